@@ -1,0 +1,88 @@
+import type { Readings } from "../protocol";
+
+/**
+ * Running sums of readings. Sums, not means, so tallies add up across minutes
+ * and hours exactly as the events did; the score is divided only when read.
+ */
+export interface Tally {
+  votes: number;
+  voteSum: number;
+  temperatureCount: number;
+  temperatureSum: number;
+  humidityCount: number;
+  humiditySum: number;
+}
+
+export const emptyTally = (): Tally => ({
+  votes: 0,
+  voteSum: 0,
+  temperatureCount: 0,
+  temperatureSum: 0,
+  humidityCount: 0,
+  humiditySum: 0,
+});
+
+/** Adds one event's readings to `into` (a working copy the caller owns). */
+export function addReadings(into: Tally, r: Readings): void {
+  if (r.vote !== undefined) {
+    into.votes += 1;
+    into.voteSum += r.vote;
+  }
+  if (r.temperature !== undefined) {
+    into.temperatureCount += 1;
+    into.temperatureSum += r.temperature;
+  }
+  if (r.humidity !== undefined) {
+    into.humidityCount += 1;
+    into.humiditySum += r.humidity;
+  }
+}
+
+/** Adds tally `b` into `into`. */
+export function addTally(into: Tally, b: Tally): void {
+  into.votes += b.votes;
+  into.voteSum += b.voteSum;
+  into.temperatureCount += b.temperatureCount;
+  into.temperatureSum += b.temperatureSum;
+  into.humidityCount += b.humidityCount;
+  into.humiditySum += b.humiditySum;
+}
+
+/** Compact, order-stable encoding for JSON columns. */
+export type PackedTally = [number, number, number, number, number, number];
+export const packTally = (t: Tally): PackedTally => [
+  t.votes,
+  t.voteSum,
+  t.temperatureCount,
+  t.temperatureSum,
+  t.humidityCount,
+  t.humiditySum,
+];
+export const unpackTally = ([votes, voteSum, temperatureCount, temperatureSum, humidityCount, humiditySum]: PackedTally): Tally => ({
+  votes,
+  voteSum,
+  temperatureCount,
+  temperatureSum,
+  humidityCount,
+  humiditySum,
+});
+
+export interface Aggregate {
+  votes: number;
+  /** sum/count of votes, unrounded (the original rounded the sum first: a bug). */
+  score: number | null;
+  devices: number;
+  temperature: number | null;
+  humidity: number | null;
+}
+
+/** Turns sums into the figures people read. */
+export function summarize(t: Tally, devices: number): Aggregate {
+  return {
+    votes: t.votes,
+    score: t.votes > 0 ? t.voteSum / t.votes : null,
+    devices,
+    temperature: t.temperatureCount > 0 ? t.temperatureSum / t.temperatureCount : null,
+    humidity: t.humidityCount > 0 ? t.humiditySum / t.humidityCount : null,
+  };
+}

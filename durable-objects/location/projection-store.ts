@@ -1,0 +1,178 @@
+import type { HourSummary, ScoreWindow } from "../../protocol";
+import {
+  emptyProjectionSet,
+  evolve,
+  touchedKeys,
+  type DeviceState,
+  type HourBucket,
+  type MinuteBucket,
+  type ProjectionSet,
+  type ReadingFact,
+} from "../../domain/projections";
+import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
+import { windowStart } from "../../domain/time-buckets";
+import { hourlySeries, scoreWindowAt } from "../../domain/window";
+import { PROJECTION_TABLES } from "./schema";
+import { selectIn, type WriteMeter } from "../sql";
+
+type TallyColumns = {
+  votes: number;
+  vote_sum: number;
+  temperature_count: number;
+  temperature_sum: number;
+  humidity_count: number;
+  humidity_sum: number;
+};
+type BucketRow = TallyColumns & { start: number; devices: string };
+type DeviceRow = {
+  device_id: string;
+  last_seen_at: number;
+  vote: number | null;
+  vote_at: number | null;
+  temperature: number | null;
+  temperature_at: number | null;
+  humidity: number | null;
+  humidity_at: number | null;
+};
+
+const TALLY_COLUMNS = "votes, vote_sum, temperature_count, temperature_sum, humidity_count, humidity_sum";
+const BUCKET_COLUMNS = `start, ${TALLY_COLUMNS}, devices`;
+const DEVICE_COLUMNS = "device_id, last_seen_at, vote, vote_at, temperature, temperature_at, humidity, humidity_at";
+const upsertSet = (columns: string) =>
+  columns
+    .split(", ")
+    .slice(1)
+    .map((c) => `${c} = excluded.${c}`)
+    .join(", ");
+
+const tallyOf = (r: TallyColumns): Tally => ({
+  votes: r.votes,
+  voteSum: r.vote_sum,
+  temperatureCount: r.temperature_count,
+  temperatureSum: r.temperature_sum,
+  humidityCount: r.humidity_count,
+  humiditySum: r.humidity_sum,
+});
+const tallyValues = (t: Tally) => packTally(t);
+
+function decodeMinute(r: BucketRow): MinuteBucket {
+  const devices = new Map((JSON.parse(r.devices) as [string, PackedTally][]).map(([id, p]) => [id, unpackTally(p)]));
+  return { start: r.start, tally: tallyOf(r), devices };
+}
+function decodeHour(r: BucketRow): HourBucket {
+  return { start: r.start, tally: tallyOf(r), devices: new Set(JSON.parse(r.devices) as string[]) };
+}
+const reading = (value: number | null, at: number | null) => (value !== null && at !== null ? { value, at } : null);
+function decodeDevice(r: DeviceRow): DeviceState {
+  return {
+    deviceId: r.device_id,
+    lastSeenAt: r.last_seen_at,
+    vote: reading(r.vote, r.vote_at),
+    temperature: reading(r.temperature, r.temperature_at),
+    humidity: reading(r.humidity, r.humidity_at),
+  };
+}
+/** Device lists are stored sorted, so equal state always gives equal rows. */
+const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Reads and writes the projection tables. Folding itself is the pure
+ * `evolve` of domain/projections; this class only moves rows in and out.
+ */
+export class ProjectionStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /**
+   * Folds a batch into the projections: load each touched row once, fold every
+   * fact, write each touched row once (so rows written grow with buckets and
+   * devices touched, not with events).
+   */
+  apply(meter: WriteMeter, facts: readonly ReadingFact[]): void {
+    if (facts.length === 0) return;
+    const keys = touchedKeys(facts);
+    const set = emptyProjectionSet();
+    for (const r of selectIn<BucketRow>(this.sql, (l) => `SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start IN (${l})`, keys.minutes)) {
+      set.minutes.set(r.start, decodeMinute(r));
+    }
+    for (const r of selectIn<BucketRow>(this.sql, (l) => `SELECT ${BUCKET_COLUMNS} FROM hours WHERE start IN (${l})`, keys.hours)) {
+      set.hours.set(r.start, decodeHour(r));
+    }
+    for (const r of selectIn<DeviceRow>(this.sql, (l) => `SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_id IN (${l})`, keys.devices)) {
+      set.devices.set(r.device_id, decodeDevice(r));
+    }
+    for (const f of facts) evolve(set, f);
+    this.save(meter, set);
+  }
+
+  /** Empties every projection and refolds the whole log, in seq order. */
+  rebuild(meter: WriteMeter, log: Iterable<ReadingFact>): void {
+    for (const table of PROJECTION_TABLES) meter.run(`DELETE FROM ${table}`);
+    const set = emptyProjectionSet();
+    for (const fact of log) evolve(set, fact);
+    this.save(meter, set);
+  }
+
+  private save(meter: WriteMeter, set: ProjectionSet): void {
+    for (const m of set.minutes.values()) {
+      meter.run(
+        `INSERT INTO minutes (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(start) DO UPDATE SET ${upsertSet(BUCKET_COLUMNS)}`,
+        m.start,
+        ...tallyValues(m.tally),
+        JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)]))),
+      );
+    }
+    for (const h of set.hours.values()) {
+      meter.run(
+        `INSERT INTO hours (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(start) DO UPDATE SET ${upsertSet(BUCKET_COLUMNS)}`,
+        h.start,
+        ...tallyValues(h.tally),
+        JSON.stringify([...h.devices].sort()),
+      );
+    }
+    for (const d of set.devices.values()) {
+      meter.run(
+        `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET ${upsertSet(DEVICE_COLUMNS)}`,
+        d.deviceId,
+        d.lastSeenAt,
+        d.vote?.value ?? null,
+        d.vote?.at ?? null,
+        d.temperature?.value ?? null,
+        d.temperature?.at ?? null,
+        d.humidity?.value ?? null,
+        d.humidity?.at ?? null,
+      );
+    }
+  }
+
+  /** Minute buckets of the live window at `now`. */
+  windowBuckets(now: number): MinuteBucket[] {
+    return this.sql
+      .exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start >= ? ORDER BY start`, windowStart(now))
+      .toArray()
+      .map(decodeMinute);
+  }
+
+  window(now: number): ScoreWindow {
+    return scoreWindowAt(this.windowBuckets(now), now);
+  }
+
+  hourly(from: number, to: number): HourSummary[] {
+    const rows = this.sql
+      .exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM hours WHERE start >= ? AND start < ? ORDER BY start`, from, to)
+      .toArray();
+    return hourlySeries(rows.map(decodeHour), from, to);
+  }
+
+  devices(): DeviceState[] {
+    return this.sql.exec<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY device_id`).toArray().map(decodeDevice);
+  }
+
+  /** Every projection row, for comparing an incremental build with a rebuild. */
+  dump(): Record<(typeof PROJECTION_TABLES)[number], unknown[]> {
+    return {
+      minutes: this.sql.exec(`SELECT * FROM minutes ORDER BY start`).toArray(),
+      hours: this.sql.exec(`SELECT * FROM hours ORDER BY start`).toArray(),
+      devices: this.sql.exec(`SELECT * FROM devices ORDER BY device_id`).toArray(),
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import type { Migration } from "../migrations";
+
+/**
+ * The location's tables. Rows written are what the platform bills, and every
+ * index entry is one more row, so:
+ * - `events` is keyed by `id` (WITHOUT ROWID): the primary key *is* the
+ *   exactly-once check, and an event costs one row.
+ * - `commits` is the seq index: one row per committed batch lists its ids in
+ *   seq order, so paging by seq costs one extra row per batch, not per event.
+ * - projections are upserted once per touched bucket per batch.
+ */
+export const LOCATION_MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    description: "event log, seq index, projections",
+    sql: `
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        device_id TEXT,
+        occurred_at INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        vote REAL,
+        temperature REAL,
+        humidity REAL,
+        data TEXT
+      ) WITHOUT ROWID;
+      CREATE TABLE commits (
+        first_seq INTEGER PRIMARY KEY,
+        count INTEGER NOT NULL,
+        recorded_at INTEGER NOT NULL,
+        ids TEXT NOT NULL
+      );
+      CREATE TABLE minutes (
+        start INTEGER PRIMARY KEY,
+        votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+        temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+        humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+        devices TEXT NOT NULL
+      );
+      CREATE TABLE hours (
+        start INTEGER PRIMARY KEY,
+        votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+        temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+        humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+        devices TEXT NOT NULL
+      );
+      CREATE TABLE devices (
+        device_id TEXT PRIMARY KEY,
+        last_seen_at INTEGER NOT NULL,
+        vote REAL, vote_at INTEGER,
+        temperature REAL, temperature_at INTEGER,
+        humidity REAL, humidity_at INTEGER
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** The projection tables, which a rebuild empties and refills from the log. */
+export const PROJECTION_TABLES = ["minutes", "hours", "devices"] as const;

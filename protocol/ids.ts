@@ -1,0 +1,38 @@
+import { z } from "zod";
+
+/**
+ * Identifiers that travel in URLs, MQTT topics and SQL. Each is a closed
+ * character set so that no id can smuggle a path separator, a control character
+ * or an MQTT wildcard into the places it is echoed.
+ */
+
+/** A location name: letters, digits, space, `_ . -`; it appears in URL paths. */
+export const locationName = z
+  .string()
+  .min(1, "location must not be empty")
+  .max(64, "location must be at most 64 characters")
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N} _.-]*$/u,
+    "location may hold only letters, digits, space, '_', '.', '-' and must start with a letter or digit",
+  );
+
+/**
+ * A device id, as Azure IoT Hub allows them (ASCII alphanumerics and
+ * `- . % _ * ? ! ( ) , : = @ $ '`), minus MQTT's `+` and `#` wildcards.
+ */
+export const deviceId = z
+  .string()
+  .min(1, "deviceId must not be empty")
+  .max(128, "deviceId must be at most 128 characters")
+  .regex(/^[A-Za-z0-9\-.%_*?!(),:=@$']+$/, "deviceId has a character outside [A-Za-z0-9-.%_*?!(),:=@$']");
+
+/** An event id: IoT Hub's message-id alphabet (also fits UUIDs and ULIDs). */
+export const eventId = z
+  .string()
+  .min(1, "id must not be empty")
+  .max(128, "id must be at most 128 characters")
+  .regex(/^[A-Za-z0-9\-:.+%_#*?!(),=@;$']+$/, "id has a character outside IoT Hub's message-id alphabet");
+
+export type LocationName = z.infer<typeof locationName>;
+export type DeviceId = z.infer<typeof deviceId>;
+export type EventId = z.infer<typeof eventId>;

@@ -1,0 +1,9 @@
+/** The wire contract every part shares: one zod schema per message, types inferred from it. */
+export * from "./ids";
+export * from "./time";
+export * from "./readings";
+export * from "./ingest";
+export * from "./events";
+export * from "./read";
+export * from "./live";
+export * from "./issues";

@@ -1,0 +1,31 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ZodError } from "zod";
+import { formatIssues, type ErrorBody } from "../protocol";
+
+/** An error the client caused or can act on, answered as `{"error","issues"}`. */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly error: string,
+    readonly issues: string[] = [],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, { message: error });
+  }
+}
+
+export const invalid = (error: string, zodError: ZodError): ApiError => new ApiError(400, error, formatIssues(zodError));
+
+/** Hono's onError: every failure leaves as the contract's JSON error body. */
+export function handleError(err: Error, c: Context): Response {
+  if (err instanceof ApiError) {
+    return c.json({ error: err.error, issues: err.issues } satisfies ErrorBody, err.status, err.headers);
+  }
+  if (err instanceof HTTPException) {
+    return c.json({ error: err.message || "request failed", issues: [] } satisfies ErrorBody, err.status);
+  }
+  console.error(JSON.stringify({ level: "error", msg: "unhandled", path: c.req.path, error: String(err), stack: err.stack }));
+  return c.json({ error: "internal error", issues: [] } satisfies ErrorBody, 500);
+}

@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { EVENTS_PAGE, HOURLY_LIMITS, locationName } from "../protocol";
+import { HOUR_MS, hourStart } from "../domain/time-buckets";
+import { instant } from "../protocol/time";
+import { invalid } from "./errors";
+
+/** Parses with `schema` or throws the contract's 400 with every issue. */
+export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw invalid(`invalid ${what}`, parsed.error);
+  return parsed.data;
+}
+
+export const parseLocation = (value: string | undefined): string =>
+  parseOr400(locationName, value, "location");
+
+/** A non-negative integer from a query string. */
+const seqParam = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be a non-negative integer")
+  .transform(Number);
+
+export const eventsQuery = z.object({
+  after: seqParam.default(0),
+  limit: seqParam
+    .pipe(z.number().min(1, "must be at least 1").max(EVENTS_PAGE.maxLimit, `must be at most ${EVENTS_PAGE.maxLimit}`))
+    .default(EVENTS_PAGE.defaultLimit),
+});
+
+export const liveQuery = z.object({ since: seqParam.optional() });
+
+/** ISO 8601 or epoch ms in a query string. */
+const instantParam = z.string().transform((s, ctx) => {
+  const parsed = instant.safeParse(/^\d+$/.test(s) ? Number(s) : s);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
+  return z.NEVER;
+});
+
+/**
+ * `from`/`to` of the hourly history, widened to whole hours. Defaults to the
+ * 24 hours ending with the current one.
+ */
+export const hourlyQuery = (now: number) =>
+  z
+    .object({ from: instantParam.optional(), to: instantParam.optional() })
+    .transform(({ from, to }) => {
+      const end = to === undefined ? hourStart(now) + HOUR_MS : Math.ceil(to / HOUR_MS) * HOUR_MS;
+      const start = from === undefined ? end - HOURLY_LIMITS.defaultHours * HOUR_MS : hourStart(from);
+      return { from: start, to: end };
+    })
+    .refine(({ from, to }) => from < to, { error: "from must be before to" })
+    .refine(({ from, to }) => (to - from) / HOUR_MS <= HOURLY_LIMITS.maxHours, {
+      error: `at most ${HOURLY_LIMITS.maxHours} hours per request`,
+    });

@@ -1,0 +1,66 @@
+import { Hono } from "hono";
+import type { HourlyResponse, LocationResponse, LocationsResponse } from "../../protocol";
+import { isoString } from "../../protocol/time";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { bearerSecret } from "../middleware/bearer-secret";
+import { eventsQuery, hourlyQuery, liveQuery, parseLocation, parseOr400 } from "../params";
+import { directoryStub, locationStub } from "../stubs";
+
+/** The read API, the live socket and the per-location admin routes, under /api/v1/locations. */
+export const locations = new Hono<AppEnv>()
+  .get("/", async (c) => {
+    const names = await directoryStub(c.env).list();
+    const summaries = await Promise.all(names.map((name) => locationStub(c.env, name).summary(name)));
+    return c.json({ locations: summaries } satisfies LocationsResponse);
+  })
+  .get("/:location", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const { head, window } = await locationStub(c.env, location).summary(location);
+    return c.json({ location, head, window } satisfies LocationResponse);
+  })
+  .get("/:location/hourly", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const { from, to } = parseOr400(hourlyQuery(Date.now()), c.req.query(), "hourly query");
+    const hours = await locationStub(c.env, location).hourly(from, to);
+    return c.json({ hours } satisfies HourlyResponse);
+  })
+  .get("/:location/events", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const { after, limit } = parseOr400(eventsQuery, c.req.query(), "events query");
+    return c.json(await locationStub(c.env, location).events(after, limit));
+  })
+  .get("/:location/devices", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const devices = await locationStub(c.env, location).devices();
+    return c.json({
+      devices: devices.map((d) => ({
+        deviceId: d.deviceId,
+        lastSeenAt: isoString(d.lastSeenAt),
+        vote: d.vote?.value ?? null,
+        temperature: d.temperature?.value ?? null,
+        humidity: d.humidity?.value ?? null,
+      })),
+    });
+  })
+  .get("/:location/live", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+      throw new ApiError(426, "expected a WebSocket upgrade", ["connect with a WebSocket client (Upgrade: websocket)"], {
+        Upgrade: "websocket",
+      });
+    }
+    const { since } = parseOr400(liveQuery, c.req.query(), "live query");
+    const target = new URL("https://location.internal/live");
+    target.searchParams.set("location", location);
+    if (since !== undefined) target.searchParams.set("since", String(since));
+    return locationStub(c.env, location).fetch(new Request(target, c.req.raw));
+  })
+  .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json({ location, ...(await locationStub(c.env, location).rebuild()) });
+  })
+  .get("/:location/stats", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json({ location, ...(await locationStub(c.env, location).writeStats()) });
+  });
