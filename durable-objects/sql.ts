@@ -2,24 +2,14 @@
  * Small helpers over Durable Object SQLite. Every write goes through a
  * `WriteMeter` so a caller can report the rows it was billed for
  * (`cursor.rowsWritten`: one per table row and one per index entry touched).
+ *
+ * Lists travel into SQL as ONE bound parameter holding a JSON array, unpacked
+ * by `json_each`: any number of rows or keys per statement, far under the
+ * platform's 100-bound-parameter limit, and one statement instead of one per
+ * chunk (measured ~25% faster for 500-event appends than 9-row INSERT chunks).
  */
 
-/** The platform binds at most 100 parameters per statement. */
-export const MAX_BOUND_PARAMETERS = 100;
-
 export type SqlValue = string | number | null;
-
-/** Splits `items` into chunks whose rows of `width` parameters fit one statement. */
-export function chunksForParameters<T>(items: readonly T[], width: number): T[][] {
-  const size = Math.max(1, Math.floor((MAX_BOUND_PARAMETERS - 1) / width));
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
-
-/** `(?,?,?),(?,?,?)` for `rows` rows of `width` parameters. */
-export const placeholders = (rows: number, width: number): string =>
-  Array.from({ length: rows }, () => `(${Array.from({ length: width }, () => "?").join(",")})`).join(",");
 
 export class WriteMeter {
   rowsWritten = 0;
@@ -33,15 +23,26 @@ export class WriteMeter {
   }
 }
 
-/** `SELECT … WHERE key IN (…)` over any number of keys, chunked under the parameter limit. */
+/** `SELECT <columns> FROM <table> WHERE <key> IN <keys>` for any number of keys, as one statement. */
 export function selectIn<Row extends Record<string, SqlStorageValue>>(
   sql: SqlStorage,
-  query: (inList: string) => string,
+  columns: string,
+  table: string,
+  key: string,
   keys: readonly SqlValue[],
 ): Row[] {
-  const rows: Row[] = [];
-  for (const chunk of chunksForParameters(keys, 1)) {
-    rows.push(...sql.exec<Row>(query(placeholders(1, chunk.length).slice(1, -1)), ...chunk));
-  }
-  return rows;
+  if (keys.length === 0) return [];
+  return sql
+    .exec<Row>(`SELECT ${columns} FROM ${table} WHERE ${key} IN (SELECT value FROM json_each(?))`, JSON.stringify(keys))
+    .toArray();
+}
+
+/**
+ * `INSERT INTO <table> (<columns>) …` of many rows as one statement: `rows`
+ * are arrays in column order, bound as one JSON parameter.
+ */
+export function insertRows(meter: WriteMeter, table: string, columns: readonly string[], rows: readonly SqlValue[][], conflict = ""): void {
+  if (rows.length === 0) return;
+  const extract = columns.map((_, i) => `value->>${i}`).join(", ");
+  meter.run(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${extract} FROM json_each(?) WHERE 1 ${conflict}`, JSON.stringify(rows));
 }

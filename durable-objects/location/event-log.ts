@@ -1,6 +1,6 @@
 import type { IngestEvent, LogEvent } from "../../protocol";
 import { isoString } from "../../protocol/time";
-import { chunksForParameters, placeholders, selectIn, type SqlValue, type WriteMeter } from "../sql";
+import { insertRows, selectIn, type WriteMeter } from "../sql";
 
 type EventRow = {
   id: string;
@@ -15,8 +15,8 @@ type EventRow = {
   data: string | null;
 };
 
-const EVENT_COLUMNS = "id, seq, type, device_id, occurred_at, recorded_at, vote, temperature, humidity, data";
-const EVENT_WIDTH = 10;
+const EVENT_FIELDS = ["id", "seq", "type", "device_id", "occurred_at", "recorded_at", "vote", "temperature", "humidity", "data"] as const;
+const EVENT_COLUMNS = EVENT_FIELDS.join(", ");
 
 /** A log row as the read API and live frames carry it. */
 export function toLogEvent(row: EventRow): LogEvent {
@@ -78,11 +78,7 @@ export class EventLog {
    * Runs inside the append's transaction, so the check and the insert are atomic.
    */
   onlyNew(events: readonly IngestEvent[]): IngestEvent[] {
-    const stored = new Set(
-      selectIn<{ id: string }>(this.sql, (ids) => `SELECT id FROM events WHERE id IN (${ids})`, events.map((e) => e.id)).map(
-        (r) => r.id,
-      ),
-    );
+    const stored = new Set(selectIn<{ id: string }>(this.sql, "id", "events", "id", events.map((e) => e.id)).map((r) => r.id));
     const fresh: IngestEvent[] = [];
     for (const e of events) {
       if (stored.has(e.id)) continue;
@@ -97,13 +93,7 @@ export class EventLog {
     if (events.length === 0) return [];
     const first = this.head + 1;
     const rows = events.map((e, i) => toRow(e, first + i, recordedAt));
-    for (const chunk of chunksForParameters(rows, EVENT_WIDTH)) {
-      const values: SqlValue[] = [];
-      for (const r of chunk) {
-        values.push(r.id, r.seq, r.type, r.device_id, r.occurred_at, r.recorded_at, r.vote, r.temperature, r.humidity, r.data);
-      }
-      meter.run(`INSERT INTO events (${EVENT_COLUMNS}) VALUES ${placeholders(chunk.length, EVENT_WIDTH)}`, ...values);
-    }
+    insertRows(meter, "events", EVENT_FIELDS, rows.map((r) => EVENT_FIELDS.map((f) => r[f])));
     meter.run(
       "INSERT INTO commits (first_seq, count, recorded_at, ids) VALUES (?, ?, ?, ?)",
       first,
@@ -153,7 +143,7 @@ export class EventLog {
   }
 
   private byIds(ids: readonly string[]): LogEvent[] {
-    return selectIn<EventRow>(this.sql, (list) => `SELECT ${EVENT_COLUMNS} FROM events WHERE id IN (${list})`, ids)
+    return selectIn<EventRow>(this.sql, EVENT_COLUMNS, "events", "id", ids)
       .map(toLogEvent)
       .sort((a, b) => a.seq - b.seq);
   }

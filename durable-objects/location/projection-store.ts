@@ -13,7 +13,7 @@ import { packTally, unpackTally, type PackedTally, type Tally } from "../../doma
 import { windowStart } from "../../domain/time-buckets";
 import { hourlySeries, scoreWindowAt } from "../../domain/window";
 import { PROJECTION_TABLES } from "./schema";
-import { selectIn, type WriteMeter } from "../sql";
+import { insertRows, selectIn, type WriteMeter } from "../sql";
 
 type TallyColumns = {
   votes: number;
@@ -35,15 +35,16 @@ type DeviceRow = {
   humidity_at: number | null;
 };
 
-const TALLY_COLUMNS = "votes, vote_sum, temperature_count, temperature_sum, humidity_count, humidity_sum";
-const BUCKET_COLUMNS = `start, ${TALLY_COLUMNS}, devices`;
-const DEVICE_COLUMNS = "device_id, last_seen_at, vote, vote_at, temperature, temperature_at, humidity, humidity_at";
-const upsertSet = (columns: string) =>
-  columns
-    .split(", ")
+const BUCKET_FIELDS = ["start", "votes", "vote_sum", "temperature_count", "temperature_sum", "humidity_count", "humidity_sum", "devices"];
+const DEVICE_FIELDS = ["device_id", "last_seen_at", "vote", "vote_at", "temperature", "temperature_at", "humidity", "humidity_at"];
+const BUCKET_COLUMNS = BUCKET_FIELDS.join(", ");
+const DEVICE_COLUMNS = DEVICE_FIELDS.join(", ");
+/** UPSERT tail: replace every column but the key (an UPSERT bills one row, insert or update). */
+const upsert = (fields: string[]) =>
+  `ON CONFLICT(${fields[0]}) DO UPDATE SET ${fields
     .slice(1)
     .map((c) => `${c} = excluded.${c}`)
-    .join(", ");
+    .join(", ")}`;
 
 const tallyOf = (r: TallyColumns): Tally => ({
   votes: r.votes,
@@ -53,7 +54,6 @@ const tallyOf = (r: TallyColumns): Tally => ({
   humidityCount: r.humidity_count,
   humiditySum: r.humidity_sum,
 });
-const tallyValues = (t: Tally) => packTally(t);
 
 function decodeMinute(r: BucketRow): MinuteBucket {
   const devices = new Map((JSON.parse(r.devices) as [string, PackedTally][]).map(([id, p]) => [id, unpackTally(p)]));
@@ -91,13 +91,13 @@ export class ProjectionStore {
     if (facts.length === 0) return;
     const keys = touchedKeys(facts);
     const set = emptyProjectionSet();
-    for (const r of selectIn<BucketRow>(this.sql, (l) => `SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start IN (${l})`, keys.minutes)) {
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "minutes", "start", keys.minutes)) {
       set.minutes.set(r.start, decodeMinute(r));
     }
-    for (const r of selectIn<BucketRow>(this.sql, (l) => `SELECT ${BUCKET_COLUMNS} FROM hours WHERE start IN (${l})`, keys.hours)) {
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "hours", "start", keys.hours)) {
       set.hours.set(r.start, decodeHour(r));
     }
-    for (const r of selectIn<DeviceRow>(this.sql, (l) => `SELECT ${DEVICE_COLUMNS} FROM devices WHERE device_id IN (${l})`, keys.devices)) {
+    for (const r of selectIn<DeviceRow>(this.sql, DEVICE_COLUMNS, "devices", "device_id", keys.devices)) {
       set.devices.set(r.device_id, decodeDevice(r));
     }
     for (const f of facts) evolve(set, f);
@@ -113,35 +113,25 @@ export class ProjectionStore {
   }
 
   private save(meter: WriteMeter, set: ProjectionSet): void {
-    for (const m of set.minutes.values()) {
-      meter.run(
-        `INSERT INTO minutes (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(start) DO UPDATE SET ${upsertSet(BUCKET_COLUMNS)}`,
-        m.start,
-        ...tallyValues(m.tally),
-        JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)]))),
-      );
-    }
-    for (const h of set.hours.values()) {
-      meter.run(
-        `INSERT INTO hours (${BUCKET_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(start) DO UPDATE SET ${upsertSet(BUCKET_COLUMNS)}`,
-        h.start,
-        ...tallyValues(h.tally),
-        JSON.stringify([...h.devices].sort()),
-      );
-    }
-    for (const d of set.devices.values()) {
-      meter.run(
-        `INSERT INTO devices (${DEVICE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET ${upsertSet(DEVICE_COLUMNS)}`,
-        d.deviceId,
-        d.lastSeenAt,
-        d.vote?.value ?? null,
-        d.vote?.at ?? null,
-        d.temperature?.value ?? null,
-        d.temperature?.at ?? null,
-        d.humidity?.value ?? null,
-        d.humidity?.at ?? null,
-      );
-    }
+    const minutes = [...set.minutes.values()].map((m) => [
+      m.start,
+      ...packTally(m.tally),
+      JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)]))),
+    ]);
+    const hours = [...set.hours.values()].map((h) => [h.start, ...packTally(h.tally), JSON.stringify([...h.devices].sort())]);
+    const devices = [...set.devices.values()].map((d) => [
+      d.deviceId,
+      d.lastSeenAt,
+      d.vote?.value ?? null,
+      d.vote?.at ?? null,
+      d.temperature?.value ?? null,
+      d.temperature?.at ?? null,
+      d.humidity?.value ?? null,
+      d.humidity?.at ?? null,
+    ]);
+    insertRows(meter, "minutes", BUCKET_FIELDS, minutes, upsert(BUCKET_FIELDS));
+    insertRows(meter, "hours", BUCKET_FIELDS, hours, upsert(BUCKET_FIELDS));
+    insertRows(meter, "devices", DEVICE_FIELDS, devices, upsert(DEVICE_FIELDS));
   }
 
   /** Minute buckets of the live window at `now`. */
