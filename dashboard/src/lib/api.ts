@@ -1,0 +1,42 @@
+import type { z } from "zod";
+import {
+  formatIssues,
+  hourlyResponse,
+  locationResponse,
+  locationsResponse,
+  type HourlyResponse,
+  type LocationResponse,
+  type LocationsResponse,
+} from "../../../protocol";
+
+/** The read API as the dashboard uses it: every answer is checked against the contract before it is shown. */
+const API = "/api/v1/locations";
+
+export const locationPath = (location: string): string => `${API}/${encodeURIComponent(location)}`;
+
+export class ApiError extends Error {}
+
+async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+  const response = await fetch(path, { signal, headers: { accept: "application/json" } });
+  if (!response.ok) throw new ApiError(`${path}: HTTP ${response.status}`);
+  const parsed = schema.safeParse(await response.json());
+  if (!parsed.success) throw new ApiError(`${path}: unexpected answer (${formatIssues(parsed.error).join("; ")})`);
+  return parsed.data;
+}
+
+export const fetchLocations = (signal?: AbortSignal): Promise<LocationsResponse> => getJson(API, locationsResponse, signal);
+
+export const fetchLocation = (location: string, signal?: AbortSignal): Promise<LocationResponse> =>
+  getJson(locationPath(location), locationResponse, signal);
+
+/** Hourly history; without a range, the server's default: the 24 hours ending with the current one. */
+export function fetchHourly(location: string, range?: { from: number; to: number }, signal?: AbortSignal): Promise<HourlyResponse> {
+  const query = range ? `?from=${range.from}&to=${range.to}` : "";
+  return getJson(`${locationPath(location)}/hourly${query}`, hourlyResponse, signal);
+}
+
+/** The live socket's URL on the page's own origin (ws: or wss: to match http: or https:). */
+export function liveUrl(pageUrl: { protocol: string; host: string }, location: string, since: number | null): string {
+  const scheme = pageUrl.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${pageUrl.host}${locationPath(location)}/live${since === null ? "" : `?since=${since}`}`;
+}

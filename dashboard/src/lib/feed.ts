@@ -1,0 +1,115 @@
+import { SNAPSHOT_RECENT, type LogEvent, type ReadingEvent, type ScoreWindow } from "../../../protocol";
+import type { Frame } from "./frames";
+
+/** Rows the VOTES table keeps: the newest 50, like the talk's dashboard. */
+export const TABLE_ROWS = SNAPSHOT_RECENT;
+/** Shown as stale when the server has not confirmed the window for this long (it is re-fetched every minute). */
+export const STALE_AFTER_MS = 150_000;
+
+/** What one location's view knows; replaced, never mutated, so a view can hold it as plain state. */
+export interface Feed {
+  head: number;
+  /**
+   * Highest seq received in order: what a reconnect resumes from. null before
+   * the first snapshot. Frames arrive in seq order, so the newest seq of each
+   * applied events frame is contiguous with everything before it.
+   */
+  cursor: number | null;
+  window: ScoreWindow | null;
+  /** Client clock (ms) when the server last confirmed `window`. */
+  windowAt: number | null;
+  /** recordedAt of the newest event seen. */
+  lastEventAt: string | null;
+  /** Device readings, newest first, at most TABLE_ROWS, each seq once. */
+  readings: ReadingEvent[];
+  /** Known events of other kinds (alerts, commands), newest first: the alerts panel lists them. */
+  others: LogEvent[];
+}
+
+export const emptyFeed = (): Feed => ({
+  head: 0,
+  cursor: null,
+  window: null,
+  windowAt: null,
+  lastEventAt: null,
+  readings: [],
+  others: [],
+});
+
+/** A window replaces the one shown only if it was computed at the same time or later. */
+export const newerWindow = (current: ScoreWindow | null, candidate: ScoreWindow): boolean =>
+  current === null || Date.parse(candidate.to) >= Date.parse(current.to);
+
+/**
+ * Applies one live frame. `resumedFrom` is the `since` the socket was opened
+ * with (null for a fresh connection).
+ *
+ * - A snapshot on a fresh connection replaces what is shown. So does one whose
+ *   head is behind the resume point: that server's log was reset.
+ * - A snapshot answering a resume only adds its recent events (the backlog
+ *   frames that follow bring everything in between) and leaves the cursor
+ *   where it was, so a drop during the backlog resumes from the right place.
+ * - An events frame adds its events and moves the cursor to its newest seq.
+ *
+ * Events are kept by seq, so applying a frame twice changes nothing.
+ */
+export function applyFrame(feed: Feed, frame: Frame, resumedFrom: number | null, receivedAt: number): Feed {
+  const resumes = frame.type === "snapshot" && resumedFrom !== null && frame.head >= resumedFrom;
+  const replaces = frame.type === "snapshot" && !resumes;
+  const base = replaces ? { ...emptyFeed(), window: feed.window, windowAt: feed.windowAt } : feed;
+  const cursor =
+    frame.type === "snapshot" ? (resumes ? resumedFrom : frame.head) : Math.max(feed.cursor ?? 0, frame.lastSeq ?? 0);
+  return {
+    ...withWindow(base, frame.window, receivedAt),
+    head: frame.head,
+    cursor,
+    lastEventAt: latest(base.lastEventAt, frame.events),
+    readings: newestFirst(base.readings, frame.events.filter(isReading)),
+    others: newestFirst(base.others, frame.events.filter((e) => !isReading(e))),
+  };
+}
+
+/** Applies a polled summary (the window ages as time passes without events). */
+export function applySummary(
+  feed: Feed,
+  summary: { head: number; window: ScoreWindow; lastEventAt?: string | null },
+  receivedAt: number,
+): Feed {
+  return {
+    ...withWindow(feed, summary.window, receivedAt),
+    head: Math.max(feed.head, summary.head),
+    lastEventAt: later(feed.lastEventAt, summary.lastEventAt ?? null),
+  };
+}
+
+/** True when what is shown may be out of date: the socket is not live, or the window was not confirmed lately. */
+export const isStale = (feed: Feed, live: boolean, now: number): boolean =>
+  !live || feed.windowAt === null || now - feed.windowAt > STALE_AFTER_MS;
+
+const isReading = (event: LogEvent): event is ReadingEvent => event.type === "reading";
+
+function withWindow(feed: Feed, window: ScoreWindow, receivedAt: number): Feed {
+  return newerWindow(feed.window, window) ? { ...feed, window, windowAt: receivedAt } : feed;
+}
+
+const latest = (current: string | null, events: LogEvent[]): string | null =>
+  events.reduce((newest, event) => later(newest, event.recordedAt), current);
+
+/** The later of two ISO 8601 instants (null is earliest). */
+const later = (a: string | null, b: string | null): string | null =>
+  a === null || (b !== null && Date.parse(b) > Date.parse(a)) ? b ?? a : a;
+
+function newestFirst<E extends LogEvent>(current: E[], incoming: E[]): E[] {
+  if (incoming.length === 0) return current;
+  const bySeq = new Map(current.map((event) => [event.seq, event]));
+  for (const event of incoming) bySeq.set(event.seq, event);
+  return [...bySeq.values()].sort((a, b) => b.seq - a.seq).slice(0, TABLE_ROWS);
+}
+
+/**
+ * The VOTES table's order: newest occurredAt first (the Time Stamp column), seq
+ * breaking ties. A reading delivered late (a bridge catching up) takes its
+ * place in time rather than the top row.
+ */
+export const tableOrder = (readings: readonly ReadingEvent[]): ReadingEvent[] =>
+  [...readings].sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.seq - a.seq);
