@@ -1,0 +1,33 @@
+import { Registry } from "./metrics";
+
+/** Request latencies worth telling apart, in seconds. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface BridgeGauges {
+  outboxDepth: () => number;
+  sourceConnected: () => boolean;
+}
+
+/** The bridge's Prometheus metrics (served on /metrics). */
+export function createBridgeMetrics(gauges: BridgeGauges) {
+  const r = new Registry();
+  return {
+    registry: r,
+    received: r.counter("bridge_messages_received_total", "Device messages received from the source."),
+    spooled: r.counter("bridge_events_spooled_total", "Events written to the outbox (then acknowledged to the source)."),
+    deferred: r.counter("bridge_messages_deferred_total", "Messages left unacknowledged because the outbox was full; the broker redelivers them."),
+    sent: r.counter("bridge_events_sent_total", "Events in requests the worker answered 200."),
+    acknowledged: r.counter("bridge_events_acknowledged_total", "Events the worker stored (new)."),
+    duplicates: r.counter("bridge_events_duplicate_total", "Events the worker already had (same id): acknowledged, not stored again."),
+    rejected: r.counter("bridge_events_rejected_total", "Events the worker refused; they are dead-lettered."),
+    deadLettered: r.counter("bridge_dead_letters_total", "Messages and events written to the dead-letter file, by reason."),
+    requests: r.counter("bridge_ingest_requests_total", "Requests to the worker, by HTTP status (error: no response)."),
+    retries: r.counter("bridge_ingest_retries_total", "Batches retried after a failure."),
+    sendLatency: r.histogram("bridge_send_duration_seconds", "Time from sending a batch to the worker's answer.", LATENCY_BUCKETS),
+    outboxDepth: r.gauge("bridge_outbox_depth", "Events spooled and not yet acknowledged by the worker.", gauges.outboxDepth),
+    connected: r.gauge("bridge_source_connected", "1 while the source (broker or Event Hub) is connected.", () => (gauges.sourceConnected() ? 1 : 0)),
+    rss: r.gauge("process_resident_memory_bytes", "Resident memory of the bridge process.", () => process.memoryUsage.rss()),
+  };
+}
+
+export type BridgeMetrics = ReturnType<typeof createBridgeMetrics>;

@@ -1,0 +1,149 @@
+import { join } from "node:path";
+import type { CheckpointStore } from "@azure/event-hubs";
+import { SqliteCheckpointStore } from "./azure/checkpoint-store";
+import { EventHubSource, type EventHubSubscriber } from "./azure/event-hub-source";
+import { createBridgeMetrics, type BridgeMetrics } from "./bridge-metrics";
+import { parseConfig, redacted, type BridgeConfig, type BridgeConfigInput } from "./config";
+import { DeadLetterFile } from "./dead-letters";
+import { startHttpServer } from "./http";
+import { Intake } from "./intake";
+import { createLogger, type Logger } from "./log";
+import { MqttTelemetrySource } from "./mqtt/telemetry-source";
+import { Outbox } from "./outbox";
+import { Sender } from "./sender";
+import type { Source } from "./source";
+import { openStateDb } from "./state-db";
+import { createUuidV7 } from "./uuidv7";
+
+export interface Health {
+  ok: boolean;
+  source: { kind: BridgeConfig["source"]; connected: boolean };
+  outbox: { depth: number; limit: number; full: boolean };
+  sender: { lastSuccessAt: string | null; failures: number; lastError: string | null };
+}
+
+export interface Bridge {
+  readonly config: BridgeConfig;
+  readonly metrics: BridgeMetrics;
+  /** Port of /metrics and /healthz. */
+  readonly httpPort: number;
+  readonly deadLetterPath: string;
+  /** The MQTT source, when that is the source (for publishing to devices). */
+  readonly mqtt: MqttTelemetrySource | undefined;
+  health(): Health;
+  /**
+   * Stops taking messages, keeps sending the outbox for up to
+   * SHUTDOWN_TIMEOUT_MS, then closes. What is left stays spooled for the next start.
+   */
+  stop(): Promise<{ drained: boolean; depth: number }>;
+}
+
+export interface BridgeDependencies {
+  log?: Logger;
+  /** Builds the Event Hubs client (default: the SDK's EventHubConsumerClient). */
+  eventHubClient?: (checkpointStore: CheckpointStore, config: BridgeConfig) => EventHubSubscriber;
+}
+
+/**
+ * Starts a bridge: outbox, sender, /metrics and /healthz, then the source.
+ * Throws ConfigError for bad configuration (naming each option).
+ */
+export async function startBridge(input: BridgeConfigInput, deps: BridgeDependencies = {}): Promise<Bridge> {
+  const config = parseConfig(input);
+  const log = deps.log ?? createLogger({ level: config.logLevel });
+  const db = openStateDb(config.stateDir, config.outboxSync);
+  const outbox = new Outbox(db);
+  const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"));
+  let source: Source | undefined;
+  let stopping = false;
+  const metrics = createBridgeMetrics({ outboxDepth: () => outbox.depth, sourceConnected: () => source?.connected ?? false });
+  const sender = new Sender(outbox, deadLetters, metrics, log.child({ part: "sender" }), config as BridgeConfig & { ingestToken: string });
+  const intake = new Intake(outbox, sender, deadLetters, metrics, log.child({ part: "intake" }), {
+    routes: config.routes,
+    defaultLocation: config.defaultLocation,
+    defaultTemperatureUnit: config.defaultTemperatureUnit,
+    maxMessageBytes: config.maxMessageBytes,
+    newId: createUuidV7(),
+    outboxMaxEvents: config.outboxMaxEvents,
+  });
+
+  const health = (): Health => {
+    const connected = source?.connected ?? false;
+    return {
+      ok: connected && !stopping,
+      source: { kind: config.source, connected },
+      outbox: { depth: outbox.depth, limit: config.outboxMaxEvents, full: intake.full },
+      sender: {
+        lastSuccessAt: sender.lastSuccessAt === null ? null : new Date(sender.lastSuccessAt).toISOString(),
+        failures: sender.failures,
+        lastError: sender.lastError,
+      },
+    };
+  };
+  const http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
+
+  let mqtt: MqttTelemetrySource | undefined;
+  if (config.source === "mqtt") {
+    mqtt = new MqttTelemetrySource(
+      {
+        url: config.mqttUrl,
+        filter: config.mqttShareGroup ? `$share/${config.mqttShareGroup}/${config.mqttTopic}` : config.mqttTopic,
+        clientId: config.mqttClientId,
+        username: config.mqttUsername,
+        password: config.mqttPassword,
+        caFile: config.mqttCaFile,
+        certFile: config.mqttCertFile,
+        keyFile: config.mqttKeyFile,
+        rejectUnauthorized: config.mqttRejectUnauthorized,
+        protocolVersion: config.mqttProtocolVersion,
+        keepaliveSeconds: config.mqttKeepaliveSeconds,
+        reconnectMinMs: config.mqttReconnectMinMs,
+        reconnectMaxMs: config.mqttReconnectMaxMs,
+        sessionExpirySeconds: config.mqttSessionExpirySeconds,
+      },
+      intake,
+      log.child({ part: "mqtt" }),
+    );
+    source = mqtt;
+  } else {
+    const store = new SqliteCheckpointStore(db);
+    const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
+    source = new EventHubSource(client, intake, outbox, sender, log.child({ part: "eventhub" }));
+  }
+  sender.start();
+  log.info("bridge started", { httpPort: http.port, outboxDepth: outbox.depth, config: redacted(config) });
+
+  let stopped: Promise<{ drained: boolean; depth: number }> | undefined;
+  return {
+    config,
+    metrics,
+    httpPort: http.port,
+    deadLetterPath: deadLetters.path,
+    mqtt,
+    health,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        log.info("stopping: no longer taking messages; sending what is spooled", { outboxDepth: outbox.depth });
+        await source?.stop();
+        const drained = await sender.flush(config.shutdownTimeoutMs);
+        sender.stop();
+        const closed = new Promise<void>((resolve) => http.server.close(() => resolve()));
+        http.server.closeAllConnections();
+        await closed;
+        const depth = outbox.depth;
+        outbox.close();
+        deadLetters.close();
+        log.info("stopped", { drained, outboxDepth: depth });
+        return { drained, depth };
+      })()),
+  };
+}
+
+async function eventHubConsumer(store: CheckpointStore, config: BridgeConfig): Promise<EventHubSubscriber> {
+  const { EventHubConsumerClient } = await import("@azure/event-hubs");
+  const connection = config.azureConnectionString!;
+  return config.azureEventHubName
+    ? new EventHubConsumerClient(config.azureConsumerGroup, connection, config.azureEventHubName, store)
+    : new EventHubConsumerClient(config.azureConsumerGroup, connection, store);
+}

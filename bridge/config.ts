@@ -1,0 +1,377 @@
+import { accessSync, constants } from "node:fs";
+import { hostname } from "node:os";
+import { z } from "zod";
+import { INGEST_LIMITS, TELEMETRY_TOPIC_FILTER, locationName } from "../protocol";
+import { LOG_LEVELS } from "./log";
+import { loadRoutes, TEMPERATURE_UNITS, type Route } from "./routes";
+
+/**
+ * Every setting of the bridge, from environment variables and command-line
+ * flags (flags win). One table drives parsing, `--help` and the error
+ * messages, so an option cannot be documented under one name and read under
+ * another.
+ */
+
+const int = (min: number, max: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^-?\d+$/, "must be an integer").transform(Number)], { error: "must be an integer" })
+    .pipe(z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const bool = z.union([
+  z.boolean(),
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" }))
+    .transform((s) => s === "true" || s === "1" || s === "yes"),
+]);
+
+const text = z.string().trim().min(1, "must not be empty");
+
+const url = (protocols: readonly string[]) =>
+  text.refine(
+    (s) => {
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(", ")}` },
+  );
+
+const readableFile = text.refine(
+  (path) => {
+    try {
+      accessSync(path, constants.R_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: "file does not exist or is not readable" },
+);
+
+interface OptionSpec {
+  env: string;
+  help: string;
+  /** Shown by --help; also the value used when nothing is set. */
+  default?: string;
+  schema: z.ZodType;
+  /** Never echoed back. */
+  secret?: boolean;
+  group: string;
+}
+
+export const OUTBOX_SYNC_MODES = ["normal", "full"] as const;
+export type OutboxSync = (typeof OUTBOX_SYNC_MODES)[number];
+
+const DEFAULT_CLIENT_ID = `happy-hub-bridge-${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}`;
+
+export const OPTIONS = {
+  source: {
+    env: "BRIDGE_SOURCE",
+    group: "Source",
+    help: "Where device messages come from: `mqtt` (any broker) or `azure` (IoT Hub's Event Hub-compatible endpoint).",
+    default: "mqtt",
+    schema: z.enum(["mqtt", "azure"], { error: "must be mqtt or azure" }),
+  },
+  mqttUrl: {
+    env: "MQTT_URL",
+    group: "MQTT",
+    help: "Broker URL.",
+    default: "mqtt://127.0.0.1:1883",
+    schema: url(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", "ws:", "wss:"]),
+  },
+  mqttTopic: {
+    env: "MQTT_TOPIC",
+    group: "MQTT",
+    help: "Topic filter for device telemetry (Azure IoT Hub convention). A `$share/{group}/…` filter works too.",
+    default: TELEMETRY_TOPIC_FILTER,
+    schema: text,
+  },
+  mqttShareGroup: {
+    env: "MQTT_SHARE_GROUP",
+    group: "MQTT",
+    help: "Subscribe as `$share/{group}/{MQTT_TOPIC}` so several bridges split one stream.",
+    schema: text.regex(/^[^/+#]+$/, "must not contain '/', '+' or '#'"),
+  },
+  mqttClientId: {
+    env: "MQTT_CLIENT_ID",
+    group: "MQTT",
+    help: "Client id. Keep it stable: the broker keeps the persistent session (and the backlog) under it. Every bridge needs its own.",
+    default: DEFAULT_CLIENT_ID,
+    schema: text.max(256, "must be at most 256 characters"),
+  },
+  mqttUsername: { env: "MQTT_USERNAME", group: "MQTT", help: "User name.", schema: text },
+  mqttPassword: { env: "MQTT_PASSWORD", group: "MQTT", help: "Password.", schema: text, secret: true },
+  mqttProtocolVersion: {
+    env: "MQTT_PROTOCOL_VERSION",
+    group: "MQTT",
+    help: "`3.1.1` or `5`.",
+    default: "3.1.1",
+    schema: z
+      .union([z.string(), z.number()])
+      .transform((v) => String(v).trim())
+      .pipe(z.enum(["3.1.1", "4", "5"], { error: "must be 3.1.1 or 5" }))
+      .transform((v): 4 | 5 => (v === "5" ? 5 : 4)),
+  },
+  mqttCaFile: { env: "MQTT_CA_FILE", group: "MQTT", help: "PEM file of the CA that signed the broker's certificate (TLS).", schema: readableFile },
+  mqttCertFile: { env: "MQTT_CERT_FILE", group: "MQTT", help: "PEM client certificate (TLS client authentication; needs MQTT_KEY_FILE).", schema: readableFile },
+  mqttKeyFile: { env: "MQTT_KEY_FILE", group: "MQTT", help: "PEM private key of MQTT_CERT_FILE.", schema: readableFile },
+  mqttRejectUnauthorized: {
+    env: "MQTT_TLS_REJECT_UNAUTHORIZED",
+    group: "MQTT",
+    help: "Refuse a broker certificate that does not verify. Turn off only for testing.",
+    default: "true",
+    schema: bool,
+  },
+  mqttKeepaliveSeconds: { env: "MQTT_KEEPALIVE", group: "MQTT", help: "Keepalive, seconds.", default: "30", schema: int(1, 65535) },
+  mqttReconnectMinMs: { env: "MQTT_RECONNECT_MIN_MS", group: "MQTT", help: "First reconnect delay; it doubles up to MQTT_RECONNECT_MAX_MS.", default: "500", schema: int(10, 600_000) },
+  mqttReconnectMaxMs: { env: "MQTT_RECONNECT_MAX_MS", group: "MQTT", help: "Longest reconnect delay.", default: "30000", schema: int(10, 3_600_000) },
+  mqttSessionExpirySeconds: {
+    env: "MQTT_SESSION_EXPIRY",
+    group: "MQTT",
+    help: "MQTT 5: how long the broker keeps the session (and queues messages) while the bridge is away, seconds.",
+    default: "604800",
+    schema: int(1, 0xffffffff),
+  },
+  maxMessageBytes: {
+    env: "MAX_MESSAGE_BYTES",
+    group: "MQTT",
+    help: "Largest device message body; larger ones are dead-lettered.",
+    default: "65536",
+    schema: int(64, 16 * 1024 * 1024),
+  },
+  azureConnectionString: {
+    env: "AZURE_EVENTHUB_CONNECTION_STRING",
+    group: "Azure IoT Hub",
+    help: "Event Hub-compatible connection string of the hub's built-in endpoint (BRIDGE_SOURCE=azure).",
+    schema: text.regex(/Endpoint=sb:\/\/[^;]+/i, "must be an Event Hub connection string (Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…)"),
+    secret: true,
+  },
+  azureEventHubName: { env: "AZURE_EVENTHUB_NAME", group: "Azure IoT Hub", help: "Event Hub-compatible name, when the connection string has no EntityPath.", schema: text },
+  azureConsumerGroup: { env: "AZURE_CONSUMER_GROUP", group: "Azure IoT Hub", help: "Consumer group (give the bridge its own).", default: "$Default", schema: text },
+  ingestUrl: {
+    env: "INGEST_URL",
+    group: "Worker",
+    help: "The worker's ingest endpoint.",
+    default: "http://127.0.0.1:8787/api/v1/ingest",
+    schema: url(["http:", "https:"]),
+  },
+  ingestToken: { env: "INGEST_TOKEN", group: "Worker", help: "Bearer token of the ingest endpoint (the worker's INGEST_TOKEN secret). Required.", schema: text, secret: true },
+  batchMaxEvents: {
+    env: "BATCH_MAX_EVENTS",
+    group: "Worker",
+    help: "Most events per request.",
+    default: "500",
+    schema: int(1, INGEST_LIMITS.maxEvents),
+  },
+  batchMaxBytes: {
+    env: "BATCH_MAX_BYTES",
+    group: "Worker",
+    help: "Most bytes per request body.",
+    default: String(512 * 1024),
+    schema: int(16 * 1024, INGEST_LIMITS.maxBodyBytes),
+  },
+  batchLingerMs: { env: "BATCH_LINGER_MS", group: "Worker", help: "How long a partial batch waits for more events before it is sent.", default: "20", schema: int(0, 60_000) },
+  sendConcurrency: { env: "SEND_CONCURRENCY", group: "Worker", help: "Requests in flight at once.", default: "4", schema: int(1, 64) },
+  sendTimeoutMs: { env: "SEND_TIMEOUT_MS", group: "Worker", help: "Timeout of one request.", default: "15000", schema: int(100, 600_000) },
+  retryMinMs: { env: "RETRY_MIN_MS", group: "Worker", help: "First retry delay; it doubles (with jitter) up to RETRY_MAX_MS.", default: "200", schema: int(1, 600_000) },
+  retryMaxMs: { env: "RETRY_MAX_MS", group: "Worker", help: "Longest retry delay (a Retry-After from the worker wins).", default: "30000", schema: int(1, 3_600_000) },
+  stateDir: {
+    env: "BRIDGE_STATE_DIR",
+    group: "State",
+    help: "Directory of the outbox (bridge.sqlite) and dead letters (dead-letters.jsonl).",
+    default: ".state/bridge",
+    schema: text,
+  },
+  outboxMaxEvents: {
+    env: "OUTBOX_MAX_EVENTS",
+    group: "State",
+    help: "Outbox size at which the bridge stops acknowledging, so the broker holds the backlog.",
+    default: "500000",
+    schema: int(1, 100_000_000),
+  },
+  outboxSync: {
+    env: "OUTBOX_SYNC",
+    group: "State",
+    help: "`normal`: a spooled message survives the bridge being killed; `full`: also power loss (an fsync per message, much slower).",
+    default: "normal",
+    schema: z.enum(OUTBOX_SYNC_MODES, { error: "must be normal or full" }),
+  },
+  defaultLocation: {
+    env: "DEFAULT_LOCATION",
+    group: "Routing",
+    help: "Location of a message that names none (no property, body field or route). Unset: such messages are dead-lettered.",
+    schema: locationName,
+  },
+  routesFile: {
+    env: "ROUTES_FILE",
+    group: "Routing",
+    help: 'JSON file {"routes":[{"pattern":"arduino.*","location":"MTC","temperatureUnit":"F"}]}: device-id patterns (whole-id regular expressions, first match wins) → location and unit.',
+    schema: readableFile,
+  },
+  defaultTemperatureUnit: {
+    env: "DEFAULT_TEMPERATURE_UNIT",
+    group: "Routing",
+    help: "Unit of `temperature` when no route sets one (F is converted to °C).",
+    default: "C",
+    schema: z.enum(TEMPERATURE_UNITS, { error: "must be C or F" }),
+  },
+  httpHost: { env: "BRIDGE_HTTP_HOST", group: "Operations", help: "Address of the /metrics and /healthz server.", default: "127.0.0.1", schema: text },
+  httpPort: { env: "BRIDGE_HTTP_PORT", group: "Operations", help: "Port of /metrics and /healthz (0: any free port).", default: "9464", schema: int(0, 65535) },
+  logLevel: {
+    env: "LOG_LEVEL",
+    group: "Operations",
+    help: "debug, info, warn or error.",
+    default: "info",
+    schema: z.enum(LOG_LEVELS, { error: "must be debug, info, warn or error" }),
+  },
+  shutdownTimeoutMs: {
+    env: "SHUTDOWN_TIMEOUT_MS",
+    group: "Operations",
+    help: "On SIGINT/SIGTERM: how long to keep sending the outbox before exiting (what is left stays spooled).",
+    default: "10000",
+    schema: int(0, 600_000),
+  },
+} satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof OPTIONS;
+type Options = typeof OPTIONS;
+
+/** The flag of an option: its variable in lower case with dashes (`MQTT_URL` → `--mqtt-url`). */
+export const flagOf = (key: OptionKey): string => `--${OPTIONS[key].env.toLowerCase().replace(/_/g, "-")}`;
+
+const KEYS = Object.keys(OPTIONS) as OptionKey[];
+
+type Parsed = { [K in OptionKey]: Options[K] extends { default: string } ? z.output<Options[K]["schema"]> : z.output<Options[K]["schema"]> | undefined };
+
+/** The validated configuration; `routes` is the content of ROUTES_FILE. */
+export type BridgeConfig = Parsed & { routes: Route[] };
+
+/** What `startBridge` accepts: any option as its parsed type or as the string an environment variable would hold. */
+export type BridgeConfigInput = { [K in OptionKey]?: z.input<Options[K]["schema"]> | string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const describe = (key: OptionKey) => `${OPTIONS[key].env} (${flagOf(key)})`;
+
+/** Validates `input` (defaults filled in) and loads the routes file. Throws ConfigError naming every bad option. */
+export function parseConfig(input: BridgeConfigInput): BridgeConfig {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const spec: OptionSpec = OPTIONS[key];
+    const raw = input[key] ?? spec.default;
+    if (raw === undefined) {
+      out[key] = undefined;
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push(`${describe(key)}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  }
+  const config = out as Parsed;
+  if (problems.length === 0) problems.push(...crossChecks(config));
+
+  let routes: Route[] = [];
+  if (problems.length === 0 && config.routesFile) {
+    try {
+      routes = loadRoutes(config.routesFile);
+    } catch (e) {
+      problems.push(`${describe("routesFile")}: ${(e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { ...config, routes };
+}
+
+function crossChecks(c: Parsed): string[] {
+  const problems: string[] = [];
+  if (c.ingestToken === undefined) problems.push(`${describe("ingestToken")}: is required`);
+  if ((c.mqttCertFile === undefined) !== (c.mqttKeyFile === undefined)) {
+    problems.push(`${describe("mqttCertFile")} and ${describe("mqttKeyFile")}: set both or neither`);
+  }
+  if (c.mqttReconnectMinMs > c.mqttReconnectMaxMs) problems.push(`${describe("mqttReconnectMinMs")}: must not exceed MQTT_RECONNECT_MAX_MS`);
+  if (c.retryMinMs > c.retryMaxMs) problems.push(`${describe("retryMinMs")}: must not exceed RETRY_MAX_MS`);
+  if (c.source === "azure" && c.azureConnectionString === undefined) {
+    problems.push(`${describe("azureConnectionString")}: is required when BRIDGE_SOURCE is azure`);
+  }
+  if (c.mqttShareGroup !== undefined && c.mqttTopic.startsWith("$share/")) {
+    problems.push(`${describe("mqttShareGroup")}: MQTT_TOPIC is already a $share filter; set one or the other`);
+  }
+  return problems;
+}
+
+export type CliParse = { help: true } | { help: false; input: BridgeConfigInput };
+
+/**
+ * Reads options from `env`, then from `argv` (`--mqtt-url x` or `--mqtt-url=x`),
+ * flags winning. Empty variables count as unset. Unknown flags are errors.
+ */
+export function readCli(argv: readonly string[], env: Record<string, string | undefined>): CliParse {
+  const input: BridgeConfigInput = {};
+  for (const key of KEYS) {
+    const value = env[OPTIONS[key].env];
+    if (value !== undefined && value !== "") input[key] = value;
+  }
+  const byFlag = new Map(KEYS.map((k) => [flagOf(k), k]));
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") return { help: true };
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = byFlag.get(flag);
+    if (!key) {
+      problems.push(`unknown option ${flag} (see --help)`);
+      continue;
+    }
+    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) problems.push(`${describe(key)}: needs a value`);
+    else input[key] = value;
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { help: false, input };
+}
+
+/** `--help`: every option with its variable, default and meaning, by group. */
+export function helpText(): string {
+  const lines = [
+    "Usage: happy-hub-bridge [options]",
+    "",
+    "Subscribes to device telemetry, spools it durably and delivers it to the happy-hub worker exactly once.",
+    "Every option can be set by its environment variable or its flag; flags win.",
+  ];
+  let group = "";
+  for (const key of KEYS) {
+    const spec: OptionSpec = OPTIONS[key];
+    if (spec.group !== group) {
+      group = spec.group;
+      lines.push("", `${group}:`);
+    }
+    const shownDefault = key === "mqttClientId" ? "happy-hub-bridge-<hostname>" : spec.default;
+    lines.push(`  ${flagOf(key)} <value>  ${spec.env}${shownDefault === undefined ? "" : `  (default: ${shownDefault})`}`);
+    lines.push(`      ${spec.help.replace(/`/g, "")}`);
+  }
+  lines.push("", "  --help, -h  Show this help.");
+  return lines.join("\n");
+}
+
+/** The configuration as it is safe to log: secrets replaced by "***". */
+export function redacted(config: BridgeConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    const spec: OptionSpec = OPTIONS[key];
+    out[key] = spec.secret && config[key] !== undefined ? "***" : config[key];
+  }
+  out.routes = config.routes.length;
+  return out;
+}

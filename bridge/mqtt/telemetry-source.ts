@@ -1,0 +1,111 @@
+import { SYSTEM_PROPERTIES, parseTelemetryTopic } from "../../protocol";
+import { sleep } from "../backoff";
+import type { Intake } from "../intake";
+import type { Logger } from "../log";
+import type { DeviceMessage } from "../normalize";
+import type { Source } from "../source";
+import { MqttConnection, type MqttConnectionOptions } from "./connection";
+
+export interface MqttTelemetryOptions extends MqttConnectionOptions {
+  /** The subscription, e.g. devices/+/messages/events/# or $share/bridges/devices/+/messages/events/#. */
+  filter: string;
+}
+
+/** Pause before reconnecting after the outbox could not be written (so a broken disk does not spin). */
+const DISK_RETRY_MS = 1000;
+
+/**
+ * Device telemetry from an MQTT broker (Azure IoT Hub topic convention).
+ * Each message is spooled or dead-lettered before mqtt.js sends its PUBACK;
+ * when the outbox is full it is left unacknowledged and, once there is room,
+ * the connection is reopened so the broker sends it again.
+ */
+export class MqttTelemetrySource implements Source {
+  readonly connection: MqttConnection;
+  private subscribed = false;
+  private stopping = false;
+  private redeliveryPending = false;
+
+  constructor(
+    private readonly options: MqttTelemetryOptions,
+    private readonly intake: Intake,
+    private readonly log: Logger,
+  ) {
+    this.connection = new MqttConnection(options, log, (packet, done) => this.onPublish(packet.topic, packet.payload, done));
+    this.connection.client.once("connect", () => void this.subscribe());
+  }
+
+  get connected(): boolean {
+    return this.connection.connected && this.subscribed;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.connection.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      const grants = await this.connection.subscribe(this.options.filter);
+      const refused = grants.filter((g) => g.qos === 128 || g.qos > 2);
+      if (refused.length) {
+        this.log.error("the broker refused the subscription", { filter: this.options.filter, grants });
+        return;
+      }
+      if (grants.some((g) => g.qos === 0)) this.log.warn("the broker granted QoS 0 only: messages may be lost", { filter: this.options.filter });
+      this.subscribed = true;
+      this.log.info("subscribed", { filter: this.options.filter });
+    } catch (error) {
+      this.log.error("subscribe failed", { filter: this.options.filter, error });
+    }
+  }
+
+  private onPublish(topic: string, payload: Buffer | string, done: (error?: Error) => void): void {
+    if (this.stopping) return done(new Error("stopping"));
+    const body = typeof payload === "string" ? Buffer.from(payload) : payload;
+    const parsed = parseTelemetryTopic(topic);
+    try {
+      if (!parsed.ok) {
+        this.intake.poison("topic", [parsed.error], { topic }, body);
+        return done();
+      }
+      const result = this.intake.accept(toDeviceMessage(parsed.topic.deviceId, parsed.topic.bag, body), { topic });
+      if (result === "full") {
+        this.scheduleRedelivery(0);
+        return done(new Error("outbox full"));
+      }
+      done();
+    } catch (error) {
+      this.log.error("could not spool a message; leaving it unacknowledged", { topic, error });
+      this.scheduleRedelivery(DISK_RETRY_MS);
+      done(error as Error);
+    }
+  }
+
+  /** Once the outbox has room again, reconnect so the broker redelivers what was left unacknowledged. */
+  private scheduleRedelivery(minDelayMs: number): void {
+    if (this.redeliveryPending) return;
+    this.redeliveryPending = true;
+    this.log.warn("outbox full or failing: no longer acknowledging; the broker keeps the backlog");
+    void Promise.all([this.intake.whenRoom(), sleep(minDelayMs)]).then(() => {
+      this.redeliveryPending = false;
+      if (!this.stopping) this.connection.redeliver();
+    });
+  }
+}
+
+/** Splits the IoT Hub property bag into system keys and application properties. */
+export function toDeviceMessage(deviceId: string, bag: Record<string, string>, body: Uint8Array, receivedAt = Date.now()): DeviceMessage {
+  const properties: Record<string, string> = {};
+  for (const [k, v] of Object.entries(bag)) if (!k.startsWith("$.")) properties[k] = v;
+  const message: DeviceMessage = { deviceId, properties, body, receivedAt };
+  const mid = bag[SYSTEM_PROPERTIES.messageId];
+  const ct = bag[SYSTEM_PROPERTIES.contentType];
+  const ce = bag[SYSTEM_PROPERTIES.contentEncoding];
+  const cid = bag[SYSTEM_PROPERTIES.correlationId];
+  if (mid !== undefined) message.messageId = mid;
+  if (ct !== undefined) message.contentType = ct;
+  if (ce !== undefined) message.contentEncoding = ce;
+  if (cid !== undefined) message.correlationId = cid;
+  return message;
+}
