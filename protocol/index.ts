@@ -9,4 +9,3 @@ export * from "./read";
 export * from "./live";
 export * from "./issues";
 export * from "./device-message";
-export * from "./device-message";
