@@ -1,12 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import type { HourSummary, IngestEvent, LocationSummary, LogEvent, EventsPage, ScoreWindow } from "../protocol";
+import type { EventsPage, HourSummary, IngestEvent, LocationSummary, LogEvent, Rule, ScoreWindow } from "../protocol";
 import { CLOSE, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
-import type { DeviceState } from "../domain/projections";
+import type { DeviceState, ReadingFact } from "../domain/projections";
+import { decide, deviceWindows, rulesReplaced } from "../domain/rules";
 import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
-import { EventLog } from "./location/event-log";
+import { EventLog, readingEntry, readingFact, toLogEvent, type NewEntry } from "./location/event-log";
 import { ProjectionStore } from "./location/projection-store";
+import { ActionStore, type ActiveAlert, type CommandState } from "./location/action-store";
+import { actionEntries, deliveredEntry, rulesEntry } from "./location/actions";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   LIVE_TAG,
@@ -40,10 +43,21 @@ export interface WriteStats {
   rowsWritten: number;
 }
 
+export interface DeliveryResult {
+  recorded: number;
+  duplicates: number;
+  unknown: string[];
+}
+
 /**
- * One location: its event log, the projections derived from it, and the live
- * sockets watching it. A thin shell over EventLog, ProjectionStore and the
- * socket helpers; the domain rules live in domain/.
+ * One location: its event log, the projections derived from it, the rules
+ * that act on them, and the live sockets watching it. A thin shell over
+ * EventLog, ProjectionStore, ActionStore and the socket helpers; the domain
+ * rules live in domain/.
+ *
+ * Every change is one `commit`: entries appended, projections updated and
+ * rules decided in one synchronous transaction, answered only once committed,
+ * then one frame to every open socket.
  *
  * The location's name travels with every call, because an object addressed
  * with `idFromName` cannot read its own name back.
@@ -51,6 +65,7 @@ export interface WriteStats {
 export class LocationStream extends DurableObject<Env> {
   private readonly log: EventLog;
   private readonly projections: ProjectionStore;
+  private readonly actions: ActionStore;
   private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0 };
   private registered: boolean;
 
@@ -59,43 +74,71 @@ export class LocationStream extends DurableObject<Env> {
     migrate(ctx.storage, LOCATION_MIGRATIONS);
     this.log = new EventLog(ctx.storage.sql);
     this.projections = new ProjectionStore(ctx.storage.sql);
+    this.actions = new ActionStore(ctx.storage.sql);
     this.registered = ctx.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
     enablePingAutoResponse(ctx);
   }
 
   /**
-   * Stores the events whose ids are new, updates the projections and answers
-   * only after the transaction committed; then pushes one frame to every
-   * open socket. Duplicates (earlier in the log or in this batch) cost nothing.
+   * Stores the events whose ids are new, updates the projections and lets the
+   * rules decide on the devices heard. Duplicates (earlier in the log or in
+   * this batch) cost nothing.
    */
   async append(location: string, events: IngestEvent[]): Promise<AppendResult> {
-    const meter = new WriteMeter(this.ctx.storage.sql);
-    const recordedAt = Date.now();
-    let stored: LogEvent[];
-    try {
-      stored = this.ctx.storage.transactionSync(() => {
-        const fresh = this.log.onlyNew(events);
-        this.projections.apply(meter, fresh);
-        return this.log.append(meter, fresh, recordedAt);
-      });
-    } catch (error) {
-      this.log.reload(); // the transaction rolled back: forget the head it advanced
-      throw error;
-    }
-    const result: AppendResult = {
-      accepted: stored.length,
-      duplicates: events.length - stored.length,
-      head: this.log.head,
-      rowsWritten: meter.rowsWritten,
-    };
+    const { stored, rowsWritten } = this.commit(location, (now, meter) => {
+      const fresh = this.log.onlyNew(events);
+      if (fresh.length === 0) return [];
+      this.projections.apply(meter, fresh);
+      const readings = fresh.map(readingEntry);
+      const devices = new Set(fresh.map((e) => e.deviceId));
+      return [...readings, ...this.decideFor(devices, now, this.log.head + 1 + readings.length)];
+    });
+    const accepted = stored.filter((e) => e.type === "reading").length;
+    const result: AppendResult = { accepted, duplicates: events.length - accepted, head: this.log.head, rowsWritten };
     this.stats.appends++;
     this.stats.accepted += result.accepted;
     this.stats.duplicates += result.duplicates;
-    this.stats.rowsWritten += result.rowsWritten;
-    if (stored.length > 0) {
-      broadcast(this.ctx, { type: "events", location, head: this.log.head, events: stored, window: this.window() });
-      if (!this.registered) await this.register(location);
-    }
+    this.stats.rowsWritten += rowsWritten;
+    if (stored.length > 0 && !this.registered) await this.register(location);
+    return result;
+  }
+
+  /**
+   * Replaces the rule set: a `rules-set` entry, alerts of rules removed or
+   * redefined are cleared (with their clear command), and every device heard
+   * in the window is judged by the new rules at once.
+   */
+  setRules(location: string, rules: Rule[]): { rules: Rule[]; seq: number } {
+    const previous = this.actions.rules;
+    this.commit(location, (now) => {
+      const seq = this.log.head + 1;
+      const set = rulesEntry(rules, seq, now);
+      const buckets = this.projections.windowBuckets(now);
+      const windows = deviceWindows(buckets, now, new Set(buckets.flatMap((b) => [...b.devices.keys()])));
+      const decided = decide(rules, this.actions.raised, windows, rulesReplaced(previous, rules));
+      return [set, ...actionEntries(decided, seq + 1, now)];
+    });
+    return { rules: this.actions.rules, seq: this.actions.rulesSeq! };
+  }
+
+  /** Records what the bridge published; a repeated report changes nothing. */
+  recordDeliveries(location: string, deliveries: { id: string; deliveredAt: number }[]): DeliveryResult {
+    const result: DeliveryResult = { recorded: 0, duplicates: 0, unknown: [] };
+    this.commit(location, () => {
+      const entries: NewEntry[] = [];
+      const seen = new Set<string>();
+      for (const d of deliveries) {
+        const command = this.actions.command(d.id);
+        if (!command) result.unknown.push(d.id);
+        else if (command.deliveredAt !== null || seen.has(d.id)) result.duplicates++;
+        else {
+          seen.add(d.id);
+          entries.push(deliveredEntry(d.id, command.deviceId, this.log.head + 1 + entries.length, d.deliveredAt));
+          result.recorded++;
+        }
+      }
+      return entries;
+    });
     return result;
   }
 
@@ -122,6 +165,18 @@ export class LocationStream extends DurableObject<Env> {
     return this.projections.devices();
   }
 
+  rules(): { rules: Rule[]; seq: number | null } {
+    return { rules: this.actions.rules, seq: this.actions.rulesSeq };
+  }
+
+  alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
+    return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(SNAPSHOT_RECENT) };
+  }
+
+  pendingCommands(after: number, limit: number): CommandState[] {
+    return this.actions.pending(after, limit);
+  }
+
   writeStats(): WriteStats {
     return { ...this.stats };
   }
@@ -129,27 +184,29 @@ export class LocationStream extends DurableObject<Env> {
   /** Drops every projection and rebuilds it from the log, in one transaction. */
   rebuild(): RebuildResult {
     const meter = new WriteMeter(this.ctx.storage.sql);
-    this.ctx.storage.transactionSync(() => {
-      const facts = (function* (rows: ReturnType<EventLog["all"]>) {
-        for (const r of rows) {
-          if (r.type !== "reading" || r.device_id === null) continue;
-          yield {
-            deviceId: r.device_id,
-            occurredAt: r.occurred_at,
-            ...(r.vote !== null && { vote: r.vote as 0 | 0.5 | 1 }),
-            ...(r.temperature !== null && { temperature: r.temperature }),
-            ...(r.humidity !== null && { humidity: r.humidity }),
-          };
-        }
-      })(this.log.all());
-      this.projections.rebuild(meter, facts);
-    });
+    try {
+      this.ctx.storage.transactionSync(() => {
+        const readings = (function* (log: EventLog): Generator<ReadingFact> {
+          for (const row of log.all()) {
+            const fact = readingFact(row);
+            if (fact) yield fact;
+          }
+        })(this.log);
+        this.projections.rebuild(meter, readings);
+        const entries = (function* (log: EventLog): Generator<LogEvent> {
+          for (const row of log.all()) if (row.type !== "reading") yield toLogEvent(row);
+        })(this.log);
+        this.actions.rebuild(meter, entries);
+      });
+    } finally {
+      this.actions.load(); // the caches follow what was committed (or rolled back)
+    }
     return { events: this.log.head, rowsWritten: meter.rowsWritten };
   }
 
   /** Projection rows, for tests comparing incremental and rebuilt state. */
-  projectionRows(): ReturnType<ProjectionStore["dump"]> {
-    return this.projections.dump();
+  projectionRows(): Record<string, unknown[]> {
+    return { ...this.projections.dump(), ...this.actions.dump() };
   }
 
   /**
@@ -179,7 +236,7 @@ export class LocationStream extends DurableObject<Env> {
 
   /** Live sockets are read-only: pings are answered by the runtime; anything else breaks the contract. */
   override webSocketMessage(ws: WebSocket): void {
-    ws.close(CLOSE.policy, "live sockets are read-only; send only \"ping\"");
+    ws.close(CLOSE.policy, 'live sockets are read-only; send only "ping"');
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
@@ -196,6 +253,40 @@ export class LocationStream extends DurableObject<Env> {
     } catch {
       // The socket is already gone.
     }
+  }
+
+  /**
+   * The one write path: `build` returns the entries to append (it may write
+   * projections through `meter`), they are appended as one commit with
+   * the action projections updated, all in one transaction; then one frame
+   * goes to every open socket. A failed transaction rolls back and the cached
+   * heads and rules are reloaded.
+   */
+  private commit(location: string, build: (now: number, meter: WriteMeter) => NewEntry[]): { stored: LogEvent[]; rowsWritten: number } {
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    const now = Date.now();
+    let stored: LogEvent[];
+    try {
+      stored = this.ctx.storage.transactionSync(() => {
+        const appended = this.log.append(meter, build(now, meter), now);
+        this.actions.record(meter, appended);
+        return appended;
+      });
+    } catch (error) {
+      this.log.reload();
+      this.actions.load();
+      throw error;
+    }
+    if (stored.length > 0) {
+      broadcast(this.ctx, { type: "events", location, head: this.log.head, events: stored, window: this.window() });
+    }
+    return { stored, rowsWritten: meter.rowsWritten };
+  }
+
+  /** The rules' verdict on `devices` at `now`, as entries starting at `firstSeq`. */
+  private decideFor(devices: Set<string>, now: number, firstSeq: number): NewEntry[] {
+    const windows = deviceWindows(this.projections.windowBuckets(now), now, devices);
+    return actionEntries(decide(this.actions.rules, this.actions.raised, windows), firstSeq, now);
   }
 
   private window(): ScoreWindow {

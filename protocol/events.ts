@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { deviceId, eventId } from "./ids";
+import { deviceId, logEventId, systemEventId } from "./ids";
+import { commandPayload, rule, ruleId, ruleMetric, ruleOperator } from "./actions";
 import { properties } from "./ingest";
 import { humidity, temperature, vote } from "./readings";
 
@@ -7,7 +8,7 @@ import { humidity, temperature, vote } from "./readings";
 const logEntry = {
   /** Per-location sequence number: 1, 2, 3… with no gaps. */
   seq: z.number().int().positive(),
-  id: eventId,
+  id: logEventId,
   /** ISO 8601: when it happened (device clock for readings). */
   occurredAt: z.iso.datetime(),
   /** ISO 8601: when the location's object committed it. */
@@ -26,9 +27,65 @@ export const readingEvent = z.object({
 });
 export type ReadingEvent = z.infer<typeof readingEvent>;
 
+/** The location's rule set was replaced (by PUT …/rules). */
+export const rulesSetEvent = z.object({
+  ...logEntry,
+  type: z.literal("rules-set"),
+  rules: z.array(rule),
+});
+
+/** What an alert was judged on: the device's 60-minute window at the time. */
+const judgement = {
+  ruleId,
+  deviceId,
+  metric: ruleMetric,
+  op: ruleOperator,
+  threshold: z.number(),
+  /** The metric's value over the device's window (null when no samples remain). */
+  value: z.number().nullable(),
+  samples: z.number().int().nonnegative(),
+};
+
+/** A rule started to hold for a device. */
+export const alertRaisedEvent = z.object({ ...logEntry, type: z.literal("alert-raised"), ...judgement });
+/** A rule stopped holding for a device (or the rule was removed). */
+export const alertClearedEvent = z.object({ ...logEntry, type: z.literal("alert-cleared"), ...judgement });
+
+/** A command for a device, issued by a rule's alert change. `id` is the command id. */
+export const commandIssuedEvent = z.object({
+  ...logEntry,
+  type: z.literal("command-issued"),
+  deviceId,
+  payload: commandPayload,
+  ruleId: ruleId.nullable(),
+  /** Id of the alert event that caused it. */
+  cause: systemEventId.nullable(),
+});
+
+/** The bridge published a command and the broker acknowledged it. */
+export const commandDeliveredEvent = z.object({
+  ...logEntry,
+  type: z.literal("command-delivered"),
+  deviceId,
+  commandId: systemEventId,
+});
+
 /** Any entry of a location's log as the read API and live frames carry it. */
-export const logEvent = z.discriminatedUnion("type", [readingEvent]);
+export const logEvent = z.discriminatedUnion("type", [
+  readingEvent,
+  rulesSetEvent,
+  alertRaisedEvent,
+  alertClearedEvent,
+  commandIssuedEvent,
+  commandDeliveredEvent,
+]);
 export type LogEvent = z.infer<typeof logEvent>;
+export type RulesSetEvent = z.infer<typeof rulesSetEvent>;
+export type AlertRaisedEvent = z.infer<typeof alertRaisedEvent>;
+export type AlertClearedEvent = z.infer<typeof alertClearedEvent>;
+export type CommandIssuedEvent = z.infer<typeof commandIssuedEvent>;
+export type CommandDeliveredEvent = z.infer<typeof commandDeliveredEvent>;
+export type LogEventType = LogEvent["type"];
 
 export const eventsPage = z.object({
   events: z.array(logEvent),

@@ -36,3 +36,16 @@ export const eventId = z
 export type LocationName = z.infer<typeof locationName>;
 export type DeviceId = z.infer<typeof deviceId>;
 export type EventId = z.infer<typeof eventId>;
+
+/**
+ * Ids of entries the location writes itself (rules, alerts, commands):
+ * `~kind-seq`. `~` is outside the device alphabet above, so they can never
+ * collide with a device's message id.
+ */
+export const systemEventId = z
+  .string()
+  .regex(/^~[a-z]+(-[a-z]+)*-[1-9][0-9]*$/, "system entry ids look like ~kind-seq");
+export const systemId = (kind: string, seq: number): string => `~${kind}-${seq}`;
+
+/** Any id in a location's log. */
+export const logEventId = z.union([eventId, systemEventId], { error: "not a device message id nor a system entry id" });

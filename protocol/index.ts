@@ -3,6 +3,7 @@ export * from "./ids";
 export * from "./time";
 export * from "./readings";
 export * from "./ingest";
+export * from "./actions";
 export * from "./events";
 export * from "./read";
 export * from "./live";

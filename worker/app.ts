@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, handleError } from "./errors";
+import { commands } from "./routes/commands";
 import { ingest } from "./routes/ingest";
 import { locations } from "./routes/locations";
 
@@ -9,6 +10,7 @@ export const app = new Hono<AppEnv>()
   .get("/api/v1/health", (c) => c.json({ ok: true }))
   .route("/api/v1/ingest", ingest)
   .route("/api/v1/locations", locations)
+  .route("/api/v1/commands", commands)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);
   })

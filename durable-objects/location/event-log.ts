@@ -1,8 +1,9 @@
-import type { IngestEvent, LogEvent } from "../../protocol";
+import type { IngestEvent, LogEvent, LogEventType } from "../../protocol";
+import type { ReadingFact } from "../../domain/projections";
 import { isoString } from "../../protocol/time";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
-type EventRow = {
+export type EventRow = {
   id: string;
   seq: number;
   type: string;
@@ -18,35 +19,56 @@ type EventRow = {
 const EVENT_FIELDS = ["id", "seq", "type", "device_id", "occurred_at", "recorded_at", "vote", "temperature", "humidity", "data"] as const;
 const EVENT_COLUMNS = EVENT_FIELDS.join(", ");
 
-/** A log row as the read API and live frames carry it. */
-export function toLogEvent(row: EventRow): LogEvent {
-  const data = row.data ? (JSON.parse(row.data) as { properties?: Record<string, string> }) : {};
-  return {
-    seq: row.seq,
-    id: row.id,
-    type: "reading",
-    deviceId: row.device_id ?? "",
-    occurredAt: isoString(row.occurred_at),
-    recordedAt: isoString(row.recorded_at),
-    ...(row.vote !== null && { vote: row.vote as 0 | 0.5 | 1 }),
-    ...(row.temperature !== null && { temperature: row.temperature }),
-    ...(row.humidity !== null && { humidity: row.humidity }),
-    ...(data.properties && { properties: data.properties }),
-  };
-}
+/** A log row before it is appended: the log assigns `seq` and `recorded_at`. */
+export type NewEntry = Omit<EventRow, "seq" | "recorded_at">;
 
-function toRow(e: IngestEvent, seq: number, recordedAt: number): EventRow {
+/** A device reading as a log row: readings in columns (projections fold them), properties in `data`. */
+export function readingEntry(e: IngestEvent): NewEntry {
   return {
     id: e.id,
-    seq,
     type: "reading",
     device_id: e.deviceId,
     occurred_at: e.occurredAt,
-    recorded_at: recordedAt,
     vote: e.vote ?? null,
     temperature: e.temperature ?? null,
     humidity: e.humidity ?? null,
     data: e.properties ? JSON.stringify({ properties: e.properties }) : null,
+  };
+}
+
+/** Any other entry (rules, alerts, commands): its type-specific fields in `data`. */
+export function dataEntry(id: string, type: Exclude<LogEventType, "reading">, deviceId: string | null, occurredAt: number, data: object): NewEntry {
+  return { id, type, device_id: deviceId, occurred_at: occurredAt, vote: null, temperature: null, humidity: null, data: JSON.stringify(data) };
+}
+
+/** A log row as the read API and live frames carry it. */
+export function toLogEvent(row: EventRow): LogEvent {
+  const common = { seq: row.seq, id: row.id, occurredAt: isoString(row.occurred_at), recordedAt: isoString(row.recorded_at) };
+  const data = row.data ? (JSON.parse(row.data) as Record<string, unknown>) : {};
+  if (row.type !== "reading") {
+    // Written only by this object from typed actions (see dataEntry), so the shape is known.
+    return { ...common, type: row.type, ...(row.device_id !== null && { deviceId: row.device_id }), ...data } as LogEvent;
+  }
+  return {
+    ...common,
+    type: "reading",
+    deviceId: row.device_id ?? "",
+    ...(row.vote !== null && { vote: row.vote as 0 | 0.5 | 1 }),
+    ...(row.temperature !== null && { temperature: row.temperature }),
+    ...(row.humidity !== null && { humidity: row.humidity }),
+    ...(data.properties !== undefined && { properties: data.properties as Record<string, string> }),
+  };
+}
+
+/** The projections' view of a reading row. */
+export function readingFact(row: EventRow): ReadingFact | null {
+  if (row.type !== "reading" || row.device_id === null) return null;
+  return {
+    deviceId: row.device_id,
+    occurredAt: row.occurred_at,
+    ...(row.vote !== null && { vote: row.vote as 0 | 0.5 | 1 }),
+    ...(row.temperature !== null && { temperature: row.temperature }),
+    ...(row.humidity !== null && { humidity: row.humidity }),
   };
 }
 
@@ -88,11 +110,11 @@ export class EventLog {
     return fresh;
   }
 
-  /** Appends already-deduplicated events with the next seqs; returns them as log events. */
-  append(meter: WriteMeter, events: readonly IngestEvent[], recordedAt: number): LogEvent[] {
-    if (events.length === 0) return [];
+  /** Appends entries (ids already checked new) with the next seqs, as one commit; returns them as log events. */
+  append(meter: WriteMeter, entries: readonly NewEntry[], recordedAt: number): LogEvent[] {
+    if (entries.length === 0) return [];
     const first = this.head + 1;
-    const rows = events.map((e, i) => toRow(e, first + i, recordedAt));
+    const rows: EventRow[] = entries.map((e, i) => ({ ...e, seq: first + i, recorded_at: recordedAt }));
     insertRows(meter, "events", EVENT_FIELDS, rows.map((r) => EVENT_FIELDS.map((f) => r[f])));
     meter.run(
       "INSERT INTO commits (first_seq, count, recorded_at, ids) VALUES (?, ?, ?, ?)",
@@ -137,7 +159,7 @@ export class EventLog {
     return this.range(after, n);
   }
 
-  /** Every reading in seq order, for rebuilding projections. */
+  /** Every entry in seq order, for rebuilding projections. */
   *all(): Generator<EventRow> {
     yield* this.sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY seq`);
   }
@@ -149,4 +171,3 @@ export class EventLog {
   }
 }
 
-export type { EventRow };

@@ -58,5 +58,37 @@ export const LOCATION_MIGRATIONS: Migration[] = [
   },
 ];
 
-/** The projection tables, which a rebuild empties and refills from the log. */
+/** The reading projections, which a rebuild empties and refills from the log. */
 export const PROJECTION_TABLES = ["minutes", "hours", "devices"] as const;
+/** The action projections, likewise. */
+export const ACTION_TABLES = ["rule_set", "alerts", "commands"] as const;
+
+LOCATION_MIGRATIONS.push({
+  version: 2,
+  description: "actions: rule set, raised alerts, commands",
+  sql: `
+    CREATE TABLE rule_set (
+      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+      seq INTEGER NOT NULL,
+      rules TEXT NOT NULL
+    );
+    CREATE TABLE alerts (
+      rule_id TEXT NOT NULL,
+      device_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      raised_at INTEGER NOT NULL,
+      value REAL,
+      samples INTEGER NOT NULL,
+      PRIMARY KEY (rule_id, device_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE commands (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      device_id TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      rule_id TEXT,
+      issued_at INTEGER NOT NULL,
+      delivered_at INTEGER
+    );
+  `,
+});

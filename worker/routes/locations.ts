@@ -1,11 +1,14 @@
 import { Hono } from "hono";
-import type { HourlyResponse, LocationResponse, LocationsResponse } from "../../protocol";
+import { rulesBody, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { eventsQuery, hourlyQuery, liveQuery, parseLocation, parseOr400 } from "../params";
 import { directoryStub, locationStub } from "../stubs";
+
+const RULES_BODY_LIMIT = 64 * 1024;
 
 /** The read API, the live socket and the per-location admin routes, under /api/v1/locations. */
 export const locations = new Hono<AppEnv>()
@@ -55,6 +58,19 @@ export const locations = new Hono<AppEnv>()
     target.searchParams.set("location", location);
     if (since !== undefined) target.searchParams.set("since", String(since));
     return locationStub(c.env, location).fetch(new Request(target, c.req.raw));
+  })
+  .get("/:location/rules", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json({ location, ...(await locationStub(c.env, location).rules()) } satisfies RulesResponse);
+  })
+  .put("/:location/rules", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const { rules } = parseOr400(rulesBody, await readJsonBody(c.req.raw, RULES_BODY_LIMIT), "rules");
+    return c.json({ location, ...(await locationStub(c.env, location).setRules(location, rules)) } satisfies RulesResponse);
+  })
+  .get("/:location/alerts", async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json({ location, ...(await locationStub(c.env, location).alerts()) });
   })
   .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -1,0 +1,109 @@
+import type { Rule } from "../protocol/actions";
+import type { MinuteBucket } from "./projections";
+import { addTally, emptyTally, type Tally } from "./tally";
+import { windowStart } from "./time-buckets";
+
+/** A rule's metric over one device's window. */
+export interface Measure {
+  value: number | null;
+  samples: number;
+}
+
+export function measure(rule: Rule, t: Tally): Measure {
+  switch (rule.metric) {
+    case "score":
+      return { value: t.votes > 0 ? t.voteSum / t.votes : null, samples: t.votes };
+    case "temperature":
+      return { value: t.temperatureCount > 0 ? t.temperatureSum / t.temperatureCount : null, samples: t.temperatureCount };
+    case "humidity":
+      return { value: t.humidityCount > 0 ? t.humiditySum / t.humidityCount : null, samples: t.humidityCount };
+  }
+}
+
+/** Whether the rule's condition holds: enough samples, and the value past the threshold. */
+export function holds(rule: Rule, m: Measure): boolean {
+  if (m.value === null || m.samples < rule.minSamples) return false;
+  return rule.op === "below" ? m.value < rule.threshold : m.value > rule.threshold;
+}
+
+/** Each listed device's tally over the window at `now`, from the location's minute buckets. */
+export function deviceWindows(minutes: Iterable<MinuteBucket>, now: number, devices: Iterable<string>): Map<string, Tally> {
+  const from = windowStart(now);
+  const windows = new Map<string, Tally>();
+  for (const d of devices) windows.set(d, emptyTally());
+  for (const bucket of minutes) {
+    if (bucket.start < from) continue;
+    for (const [device, tally] of windows) {
+      const t = bucket.devices.get(device);
+      if (t) addTally(tally, t);
+    }
+  }
+  return windows;
+}
+
+export const alertKey = (ruleId: string, deviceId: string): string => `${ruleId}\u0000${deviceId}`;
+
+/** An alert decision or the command it issues, before it gets its log seq and id. */
+export type Action =
+  | {
+      type: "alert-raised" | "alert-cleared";
+      ruleId: string;
+      deviceId: string;
+      metric: Rule["metric"];
+      op: Rule["op"];
+      threshold: number;
+      value: number | null;
+      samples: number;
+    }
+  | { type: "command-issued"; deviceId: string; payload: string; ruleId: string; causeIndex: number };
+
+/**
+ * Decides what changes for each (rule, device) given the devices' windows and
+ * the alerts currently raised. Only a change of state yields actions — a raise
+ * when the rule starts to hold, a clear when it stops — so a steady condition
+ * produces no storm of repeats. Each change issues the rule's command (if it
+ * has one). Devices are taken in sorted order and rules in their order, so the
+ * same inputs always give the same actions in the same order.
+ *
+ * `removed` are rules no longer in force: their raised alerts are cleared.
+ */
+export function decide(
+  rules: readonly Rule[],
+  raised: ReadonlySet<string>,
+  windows: ReadonlyMap<string, Tally>,
+  removed: readonly Rule[] = [],
+): Action[] {
+  const actions: Action[] = [];
+  const state = new Set(raised);
+  const change = (rule: Rule, deviceId: string, m: Measure, type: "alert-raised" | "alert-cleared") => {
+    const { id: ruleId, metric, op, threshold } = rule;
+    if (type === "alert-raised") state.add(alertKey(ruleId, deviceId));
+    else state.delete(alertKey(ruleId, deviceId));
+    actions.push({ type, ruleId, deviceId, metric, op, threshold, value: m.value, samples: m.samples });
+    const payload = type === "alert-raised" ? rule.raise : rule.clear;
+    if (payload !== null) actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
+  };
+
+  for (const rule of removed) {
+    const prefix = alertKey(rule.id, "");
+    const affected = [...state].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+    for (const deviceId of affected) change(rule, deviceId, measure(rule, windows.get(deviceId) ?? emptyTally()), "alert-cleared");
+  }
+  for (const deviceId of [...windows.keys()].sort()) {
+    const tally = windows.get(deviceId)!;
+    for (const rule of rules) {
+      const m = measure(rule, tally);
+      const wasRaised = state.has(alertKey(rule.id, deviceId));
+      const isHolding = holds(rule, m);
+      if (isHolding && !wasRaised) change(rule, deviceId, m, "alert-raised");
+      else if (!isHolding && wasRaised) change(rule, deviceId, m, "alert-cleared");
+    }
+  }
+  return actions;
+}
+
+/** Rules of `before` that `after` no longer has, or has with another definition (those restart from clear). */
+export function rulesReplaced(before: readonly Rule[], after: readonly Rule[]): Rule[] {
+  const next = new Map(after.map((r) => [r.id, JSON.stringify(r)]));
+  return before.filter((r) => next.get(r.id) !== JSON.stringify(r));
+}

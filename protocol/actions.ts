@@ -1,0 +1,135 @@
+import { z } from "zod";
+import { deviceId, locationName, systemEventId } from "./ids";
+
+/**
+ * Actions: rules over each device's 60-minute window raise and clear alerts
+ * and issue commands to the device. Rules, alerts and commands are entries of
+ * the location's log like readings, so their history is kept and replayable.
+ */
+
+/** A rule's name: lowercase letters, digits and dashes (it is part of event ids). */
+export const ruleId = z
+  .string()
+  .min(1, "rule id must not be empty")
+  .max(40, "rule id must be at most 40 characters")
+  .regex(/^[a-z0-9][a-z0-9-]*$/, "rule id may hold only lowercase letters, digits and '-', starting with a letter or digit");
+
+/** A command's payload as published to the device (the original device understood "ON"/"OFF"). */
+export const commandPayload = z
+  .string()
+  .min(1, "command payload must not be empty")
+  .max(256, "command payload must be at most 256 characters");
+
+export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
+  error: 'metric must be "score", "temperature" or "humidity"',
+});
+export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
+
+/**
+ * One rule, evaluated per device over the device's 60-minute window: the
+ * alert is raised when `metric op threshold` holds with at least `minSamples`
+ * samples (votes for score, readings otherwise), and cleared when it no longer
+ * holds. Raising issues `raise` to the device; clearing issues `clear`.
+ */
+export const rule = z
+  .strictObject({
+    id: ruleId,
+    metric: ruleMetric,
+    op: ruleOperator,
+    threshold: z.number({ error: "threshold must be a finite number" }),
+    minSamples: z.number().int("minSamples must be an integer").min(1, "minSamples must be at least 1").max(10_000).default(1),
+    raise: commandPayload.nullable().default("ON"),
+    clear: commandPayload.nullable().default("OFF"),
+  })
+  .superRefine((r, ctx) => {
+    if (r.metric === "score" && (r.threshold < 0 || r.threshold > 1)) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a score threshold must be between 0 and 1" });
+    }
+    if (r.metric === "humidity" && (r.threshold < 0 || r.threshold > 100)) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a humidity threshold must be between 0 and 100" });
+    }
+    if (r.metric === "temperature" && (r.threshold < -100 || r.threshold > 200)) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 °C" });
+    }
+  });
+export type Rule = z.output<typeof rule>;
+export type RuleInput = z.input<typeof rule>;
+
+/** Body of PUT /api/v1/locations/{location}/rules: the complete rule set (replaces the previous one). */
+export const rulesBody = z
+  .strictObject({
+    rules: z.array(rule, { error: "body must be an object with a `rules` array" }).max(50, "at most 50 rules per location"),
+  }, { error: "body must be an object with a `rules` array" })
+  .superRefine(({ rules }, ctx) => {
+    const seen = new Set<string>();
+    rules.forEach((r, i) => {
+      if (seen.has(r.id)) ctx.addIssue({ code: "custom", path: ["rules", i, "id"], message: `duplicate rule id "${r.id}"` });
+      seen.add(r.id);
+    });
+  });
+export type RulesBody = z.output<typeof rulesBody>;
+
+/** The talk's rule, in force until a location sets its own: score < 0.7 over ≥ 3 votes → "ON", recovery → "OFF". */
+export const DEFAULT_RULES: Rule[] = [
+  { id: "low-score", metric: "score", op: "below", threshold: 0.7, minSamples: 3, raise: "ON", clear: "OFF" },
+];
+
+export const rulesResponse = z.object({
+  location: locationName,
+  rules: z.array(rule),
+  /** seq of the `rules-set` event in force; null while the defaults apply. */
+  seq: z.number().int().positive().nullable(),
+});
+export type RulesResponse = z.infer<typeof rulesResponse>;
+
+/** A command waiting for (or past) delivery, as the bridge's feed carries it. */
+export const command = z.object({
+  location: locationName,
+  /** The location log seq of its `command-issued` event. */
+  seq: z.number().int().positive(),
+  /** Event id of the `command-issued` entry; published as the MQTT message id so devices can drop repeats. */
+  id: systemEventId,
+  deviceId,
+  payload: commandPayload,
+  ruleId: ruleId.nullable(),
+  issuedAt: z.iso.datetime(),
+});
+export type Command = z.infer<typeof command>;
+
+/** GET /api/v1/commands?cursor=…: undelivered commands of every location, oldest first per location. */
+export const commandsResponse = z.object({
+  commands: z.array(command),
+  /** Opaque; pass it back to continue after these commands. */
+  cursor: z.string(),
+});
+export type CommandsResponse = z.infer<typeof commandsResponse>;
+
+/** POST /api/v1/commands/deliveries: what the bridge published and the broker acknowledged. */
+export const deliveriesBody = z.strictObject({
+  deliveries: z
+    .array(
+      z.strictObject({
+        location: locationName,
+        id: systemEventId,
+        deliveredAt: z.iso.datetime({ offset: true, error: "deliveredAt must be an ISO 8601 date-time" }),
+      }),
+      { error: "body must be an object with a `deliveries` array" },
+    )
+    .min(1, "deliveries must hold at least 1 entry")
+    .max(1000, "deliveries must hold at most 1000 entries"),
+}, { error: "body must be an object with a `deliveries` array" });
+export type DeliveriesBody = z.infer<typeof deliveriesBody>;
+
+export const deliveriesResponse = z.object({
+  /** Deliveries newly recorded. */
+  recorded: z.number().int().nonnegative(),
+  /** Already recorded before (a repeated report). */
+  duplicates: z.number().int().nonnegative(),
+  /** Ids no location knows as a command. */
+  unknown: z.array(z.object({ location: locationName, id: z.string() })),
+});
+export type DeliveriesResponse = z.infer<typeof deliveriesResponse>;
+
+/** The topic a device listens on for commands (IoT Hub's cloud-to-device convention). */
+export const deviceboundTopic = (device: string, messageId?: string): string =>
+  `devices/${device}/messages/devicebound/${messageId ? `%24.mid=${encodeURIComponent(messageId)}` : ""}`;
