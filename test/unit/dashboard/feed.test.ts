@@ -1,0 +1,168 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { RESUME_PAGE, SNAPSHOT_RECENT, type ReadingEvent } from "../../../protocol";
+import {
+  STALE_AFTER_MS,
+  TABLE_ROWS,
+  applyFrame,
+  applySummary,
+  emptyFeed,
+  isStale,
+  newerWindow,
+  tableOrder,
+  type Feed,
+} from "../../../dashboard/src/lib/feed";
+import type { Frame } from "../../../dashboard/src/lib/frames";
+import { T0, eventsFrame, range, reading, scoreWindow, snapshot } from "./fixtures";
+
+const seqs = (feed: Feed) => feed.readings.map((r) => r.seq);
+const readings = (from: number, to: number) => range(from, to).map((s) => reading(s));
+
+describe("a fresh connection", () => {
+  it("shows the snapshot's recent events newest first and resumes from its head", () => {
+    const feed = applyFrame(emptyFeed(), snapshot(3, readings(1, 3)), null, 1);
+    expect(seqs(feed)).toEqual([3, 2, 1]);
+    expect(feed).toMatchObject({ head: 3, cursor: 3, windowAt: 1, lastEventAt: reading(3).recordedAt });
+  });
+
+  it("starts from the head even when the snapshot holds only the newest 50 of many", () => {
+    const feed = applyFrame(emptyFeed(), snapshot(500, readings(451, 500)), null, 1);
+    expect(feed.cursor).toBe(500);
+    expect(seqs(feed)).toEqual(range(451, 500).reverse());
+  });
+
+  it("replaces what was shown (a card reconnecting without resume)", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(3, readings(1, 3)), null, 1);
+    feed = applyFrame(feed, snapshot(6, readings(5, 6)), null, 2);
+    expect(seqs(feed)).toEqual([6, 5]);
+    expect(feed.cursor).toBe(6);
+  });
+});
+
+describe("live frames", () => {
+  it("add events, move the cursor and keep at most 50 rows, newest first", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(0, []), null, 1);
+    for (let seq = 1; seq <= 70; seq += 7) feed = applyFrame(feed, eventsFrame(seq + 6, readings(seq, seq + 6)), null, 2);
+    expect(feed.cursor).toBe(70);
+    expect(feed.head).toBe(70);
+    expect(seqs(feed)).toEqual(range(21, 70).reverse());
+    expect(feed.readings).toHaveLength(TABLE_ROWS);
+  });
+
+  it("show an event once however often it arrives", () => {
+    const frame = eventsFrame(4, readings(3, 4));
+    let feed = applyFrame(emptyFeed(), snapshot(3, readings(1, 3)), null, 1);
+    feed = applyFrame(feed, frame, null, 2);
+    const again = applyFrame(feed, frame, null, 3);
+    expect(seqs(again)).toEqual([4, 3, 2, 1]);
+    expect(again.readings).toEqual(feed.readings);
+  });
+
+  it("advance the cursor past events the dashboard skipped (unknown kinds)", () => {
+    const feed = applyFrame(applyFrame(emptyFeed(), snapshot(2, readings(1, 2)), null, 1), { ...eventsFrame(4, [reading(3)]), lastSeq: 4 }, null, 2);
+    expect(feed.cursor).toBe(4);
+    expect(seqs(feed)).toEqual([3, 2, 1]);
+  });
+});
+
+describe("resuming after a drop", () => {
+  const before = applyFrame(emptyFeed(), snapshot(10, readings(1, 10)), null, 1);
+
+  it("keeps the cursor at the resume point until the backlog arrives, then at its newest seq", () => {
+    // The server had 11..700 while we were away: snapshot (recent 651..700), then backlog pages 11..510, 511..700.
+    let feed = applyFrame(before, snapshot(700, readings(651, 700)), 10, 2);
+    expect(feed.cursor).toBe(10);
+    expect(seqs(feed)).toEqual(range(651, 700).reverse());
+    feed = applyFrame(feed, eventsFrame(700, readings(11, 10 + RESUME_PAGE)), 10, 3);
+    expect(feed.cursor).toBe(10 + RESUME_PAGE);
+    // A drop here resumes from 510, not from 700: nothing in 511..650 is skipped.
+    feed = applyFrame(feed, eventsFrame(700, readings(11 + RESUME_PAGE, 700)), 10, 4);
+    expect(feed.cursor).toBe(700);
+    expect(seqs(feed)).toEqual(range(651, 700).reverse());
+  });
+
+  it("starts over when the server's log is behind the resume point (its state was reset)", () => {
+    const feed = applyFrame(before, snapshot(2, readings(1, 2).map((r) => ({ ...r, id: `new-${r.seq}` }))), 10, 2);
+    expect(feed.cursor).toBe(2);
+    expect(feed.readings.map((r) => r.id)).toEqual(["new-2", "new-1"]);
+  });
+
+  it("never shows a gap or a duplicate, whatever the drops (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 12 }), // committed batches
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 }), // frames delivered before each drop
+        fc.integer({ min: 1, max: 700 }),
+        (batches, drops, page) => {
+          const log: ReadingEvent[] = [];
+          const commit = (n: number) => {
+            const from = log.length + 1;
+            for (let seq = from; seq < from + n; seq++) log.push(reading(seq));
+            return eventsFrame(log.length, log.slice(from - 1));
+          };
+          // What the server sends a socket opened with `since` (DESIGN: live), followed by live batches.
+          const connect = (since: number | null): Frame[] => {
+            const head = log.length;
+            const frames = [snapshot(head, log.slice(Math.max(0, head - SNAPSHOT_RECENT)))];
+            if (since !== null) for (let after = since; after < head; after += page) frames.push(eventsFrame(head, log.slice(after, Math.min(head, after + page))));
+            return frames;
+          };
+
+          let feed = emptyFeed();
+          let pendingBatches = [...batches];
+          for (const delivered of [...drops, Infinity]) {
+            const since = feed.cursor;
+            const queue = connect(since);
+            while (queue.length < delivered && pendingBatches.length > 0) queue.push(commit(pendingBatches.shift()!));
+            for (const frame of queue.slice(0, delivered)) feed = applyFrame(feed, frame, since, 0);
+            // Batches committed while the socket was down are in the log; the next connect must bring them.
+            for (const n of pendingBatches.splice(0, 1)) commit(n);
+          }
+          const expected = log.slice(-TABLE_ROWS).map((r) => r.seq).reverse();
+          expect(seqs(feed)).toEqual(expected);
+          expect(feed.cursor).toBe(log.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("the window", () => {
+  it("is replaced only by one computed at the same time or later", () => {
+    const older = scoreWindow(T0);
+    const newer = scoreWindow(T0 + 60_000, 7);
+    expect(newerWindow(null, older)).toBe(true);
+    expect(newerWindow(older, newer)).toBe(true);
+    expect(newerWindow(newer, older)).toBe(false);
+    expect(newerWindow(older, older)).toBe(true);
+  });
+
+  it("from a poll that answers after a fresher frame does not roll the card back", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(1, [reading(1)], T0 + 60_000), null, 100);
+    feed = applySummary(feed, { head: 1, window: scoreWindow(T0, 99) }, 200);
+    expect(feed.window?.votes).toBe(1);
+    expect(feed.windowAt).toBe(100);
+    feed = applySummary(feed, { head: 1, window: scoreWindow(T0 + 120_000, 0), lastEventAt: null }, 300);
+    expect(feed.window).toMatchObject({ votes: 0, score: null });
+    expect(feed.windowAt).toBe(300);
+    expect(feed.lastEventAt).toBe(reading(1).recordedAt); // a poll without it keeps what frames said
+  });
+
+  it("marks data stale when the socket is down or the window was not confirmed lately", () => {
+    const feed = applyFrame(emptyFeed(), snapshot(0, []), null, 1_000);
+    expect(isStale(emptyFeed(), true, 1_000)).toBe(true);
+    expect(isStale(feed, true, 1_000 + STALE_AFTER_MS)).toBe(false);
+    expect(isStale(feed, true, 1_001 + STALE_AFTER_MS)).toBe(true);
+    expect(isStale(feed, false, 1_000)).toBe(true);
+  });
+});
+
+describe("the table's order", () => {
+  it("is newest occurredAt first, seq breaking ties, so a late delivery sits at its own time", () => {
+    const late = reading(9, { occurredAt: new Date(T0 + 1_500).toISOString() }); // happened between 1 and 2
+    const tie = reading(10, { occurredAt: reading(5).occurredAt });
+    const ordered = tableOrder([reading(1), reading(2), reading(5), late, tie]);
+    expect(ordered.map((r) => r.seq)).toEqual([10, 5, 2, 9, 1]);
+  });
+});
