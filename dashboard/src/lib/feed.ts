@@ -1,4 +1,5 @@
 import { SNAPSHOT_RECENT, type LogEvent, type ReadingEvent, type ScoreWindow } from "../../../protocol";
+import { isAction, type ActionEvent } from "./actions";
 import type { Frame } from "./frames";
 
 /** Rows the VOTES table keeps: the newest 50, like the talk's dashboard. */
@@ -22,8 +23,8 @@ export interface Feed {
   lastEventAt: string | null;
   /** Device readings, newest first, at most TABLE_ROWS, each seq once. */
   readings: ReadingEvent[];
-  /** Known events of other kinds (alerts, commands), newest first: the alerts panel lists them. */
-  others: LogEvent[];
+  /** Known events of other kinds (rules, alerts, commands), newest first, at most TABLE_ROWS: the alerts panel lists them. */
+  others: ActionEvent[];
 }
 
 export const emptyFeed = (): Feed => ({
@@ -65,7 +66,7 @@ export function applyFrame(feed: Feed, frame: Frame, resumedFrom: number | null,
     cursor,
     lastEventAt: latest(base.lastEventAt, frame.events),
     readings: newestFirst(base.readings, frame.events.filter(isReading)),
-    others: newestFirst(base.others, frame.events.filter((e) => !isReading(e))),
+    others: newestFirst(base.others, frame.events.filter(isAction)),
   };
 }
 

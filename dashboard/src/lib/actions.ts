@@ -1,0 +1,52 @@
+import type { LogEvent } from "../../../protocol";
+import { formatDegrees, formatHumidity, formatScore } from "./format";
+import { fromCelsius, type TemperatureUnit } from "./units";
+
+/** Entries of the log that are not device readings. */
+export type ActionEvent = Exclude<LogEvent, { type: "reading" }>;
+type Metric = Extract<ActionEvent, { type: "alert-raised" }>["metric"];
+
+export interface ActionLine {
+  tone: "alert" | "clear" | "command" | "info";
+  title: string;
+  detail: string;
+}
+
+function metricValue(metric: Metric, value: number, unit: TemperatureUnit): string {
+  if (metric === "temperature") return formatDegrees(fromCelsius(value, unit), unit);
+  if (metric === "humidity") return formatHumidity(value);
+  return formatScore(value);
+}
+
+const samplesOf = (metric: Metric, n: number): string =>
+  metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
+
+/** One line of the alerts panel for a rule, alert or command event; temperatures in the viewer's unit. */
+export function describeAction(event: ActionEvent, unit: TemperatureUnit): ActionLine {
+  switch (event.type) {
+    case "alert-raised": {
+      const value = event.value === null ? "no data" : metricValue(event.metric, event.value, unit);
+      return {
+        tone: "alert",
+        title: "Alert raised",
+        detail: `${event.deviceId}: ${event.metric} ${value}, ${event.op} ${metricValue(event.metric, event.threshold, unit)} (${samplesOf(event.metric, event.samples)}; rule ${event.ruleId})`,
+      };
+    }
+    case "alert-cleared": {
+      const value = event.value === null ? "no data left in the window" : `${event.metric} back to ${metricValue(event.metric, event.value, unit)}`;
+      return { tone: "clear", title: "Alert cleared", detail: `${event.deviceId}: ${value} (rule ${event.ruleId})` };
+    }
+    case "command-issued":
+      return { tone: "command", title: "Command sent", detail: `"${event.payload}" to ${event.deviceId}` };
+    case "command-delivered":
+      return { tone: "command", title: "Command delivered", detail: `to ${event.deviceId}` };
+    case "rules-set":
+      return {
+        tone: "info",
+        title: "Rules changed",
+        detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
+      };
+  }
+}
+
+export const isAction = (event: LogEvent): event is ActionEvent => event.type !== "reading";

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { logEvent } from "../../../protocol";
+import { describeAction, type ActionEvent } from "../../../dashboard/src/lib/actions";
+import { applyFrame, emptyFeed } from "../../../dashboard/src/lib/feed";
+import { readFrame } from "../../../dashboard/src/lib/frames";
+import { T0, reading, scoreWindow } from "./fixtures";
+
+const at = new Date(T0).toISOString();
+const entry = (seq: number, kind: string) => ({ seq, id: `~${kind}-${seq}`, occurredAt: at, recordedAt: at });
+const judgement = { ruleId: "low-score", deviceId: "arduino1010", metric: "score", op: "below", threshold: 0.7, value: 1 / 3, samples: 3 } as const;
+
+/** Each kind through the contract's own schema, so the fixtures cannot drift from it. */
+const parse = (raw: unknown): ActionEvent => {
+  const event = logEvent.parse(raw);
+  if (event.type === "reading") throw new Error("expected an action");
+  return event;
+};
+const raised = parse({ ...entry(4, "alert"), type: "alert-raised", ...judgement });
+const cleared = parse({ ...entry(6, "alert"), type: "alert-cleared", ...judgement, value: 0.75 });
+const command = parse({ ...entry(5, "command"), type: "command-issued", deviceId: "arduino1010", payload: "ON", ruleId: "low-score", cause: "~alert-4" });
+const delivered = parse({ ...entry(7, "delivery"), type: "command-delivered", deviceId: "arduino1010", commandId: "~command-5" });
+const hot = parse({ ...entry(8, "alert"), type: "alert-raised", ...judgement, metric: "temperature", op: "above", threshold: 30, value: 31.5, samples: 1 });
+const rules = parse({
+  ...entry(9, "rules"),
+  type: "rules-set",
+  rules: [{ id: "low-score", metric: "score", op: "below", threshold: 0.7, minSamples: 3, raise: "ON", clear: "OFF" }],
+});
+
+describe("alerts panel lines", () => {
+  it("says what a rule did, to which device, and why", () => {
+    expect(describeAction(raised, "C")).toEqual({
+      tone: "alert",
+      title: "Alert raised",
+      detail: "arduino1010: score 0.33, below 0.70 (3 votes; rule low-score)",
+    });
+    expect(describeAction(cleared, "C")).toEqual({ tone: "clear", title: "Alert cleared", detail: "arduino1010: score back to 0.75 (rule low-score)" });
+    expect(describeAction(command, "C")).toEqual({ tone: "command", title: "Command sent", detail: '"ON" to arduino1010' });
+    expect(describeAction(delivered, "C")).toEqual({ tone: "command", title: "Command delivered", detail: "to arduino1010" });
+    expect(describeAction(rules, "C")).toEqual({ tone: "info", title: "Rules changed", detail: "low-score" });
+  });
+
+  it("shows temperatures in the viewer's unit", () => {
+    expect(describeAction(hot, "C").detail).toBe("arduino1010: temperature 31.5 °C, above 30.0 °C (1 reading; rule low-score)");
+    expect(describeAction(hot, "F").detail).toBe("arduino1010: temperature 88.7 °F, above 86.0 °F (1 reading; rule low-score)");
+  });
+
+  it("come from live frames beside the readings, never inside the VOTES table", () => {
+    const frame = readFrame(
+      JSON.stringify({ type: "events", location: "MTC", head: 5, window: scoreWindow(T0), events: [reading(3), raised, command] }),
+    );
+    if (frame.kind !== "frame") throw new Error("expected a frame");
+    const feed = applyFrame(emptyFeed(), frame.frame, null, 0);
+    expect(feed.readings.map((r) => r.seq)).toEqual([3]);
+    expect(feed.others.map((e) => [e.seq, e.type])).toEqual([
+      [5, "command-issued"],
+      [4, "alert-raised"],
+    ]);
+  });
+});
