@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { EventsPage, HourSummary, IngestEvent, LocationSummary, LogEvent, Rule, ScoreWindow } from "../protocol";
+import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, LogEvent, Rule, ScoreWindow } from "../protocol";
 import { CLOSE, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState, ReadingFact } from "../domain/projections";
@@ -8,7 +8,7 @@ import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
 import { EventLog, readingEntry, readingFact, toLogEvent, type NewEntry } from "./location/event-log";
 import { ProjectionStore } from "./location/projection-store";
-import { ActionStore, type ActiveAlert, type CommandState } from "./location/action-store";
+import { ActionStore, type CommandState } from "./location/action-store";
 import { actionEntries, deliveredEntry, rulesEntry } from "./location/actions";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {

@@ -133,3 +133,23 @@ export type DeliveriesResponse = z.infer<typeof deliveriesResponse>;
 /** The topic a device listens on for commands (IoT Hub's cloud-to-device convention). */
 export const deviceboundTopic = (device: string, messageId?: string): string =>
   `devices/${device}/messages/devicebound/${messageId ? `%24.mid=${encodeURIComponent(messageId)}` : ""}`;
+
+/** An alert currently raised for a device. */
+export const activeAlert = z.object({
+  ruleId,
+  deviceId,
+  /** seq of its `alert-raised` entry. */
+  seq: z.number().int().positive(),
+  raisedAt: z.iso.datetime(),
+  value: z.number().nullable(),
+  samples: z.number().int().nonnegative(),
+});
+export type ActiveAlert = z.infer<typeof activeAlert>;
+
+/** GET /api/v1/locations/{location}/alerts: raised alerts and the newest 50 commands (newest first). */
+export const alertsResponse = z.object({
+  location: locationName,
+  alerts: z.array(activeAlert),
+  commands: z.array(command.omit({ location: true }).extend({ deliveredAt: z.iso.datetime().nullable() })),
+});
+export type AlertsResponse = z.infer<typeof alertsResponse>;

@@ -1,22 +1,10 @@
-import { DEFAULT_RULES, type Command, type LogEvent, type Rule } from "../../protocol";
+import { DEFAULT_RULES, type ActiveAlert, type AlertsResponse, type LogEvent, type Rule } from "../../protocol";
 import { isoString } from "../../protocol/time";
 import { alertKey } from "../../domain/rules";
 import type { WriteMeter } from "../sql";
 import { ACTION_TABLES } from "./schema";
 
-export interface ActiveAlert {
-  ruleId: string;
-  deviceId: string;
-  /** seq of the `alert-raised` entry. */
-  seq: number;
-  raisedAt: string;
-  value: number | null;
-  samples: number;
-}
-
-export interface CommandState extends Omit<Command, "location"> {
-  deliveredAt: string | null;
-}
+export type CommandState = AlertsResponse["commands"][number];
 
 type CommandRow = {
   seq: number;

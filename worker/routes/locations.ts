@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, type AlertsResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
@@ -70,7 +70,7 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/alerts", async (c) => {
     const location = parseLocation(c.req.param("location"));
-    return c.json({ location, ...(await locationStub(c.env, location).alerts()) });
+    return c.json({ location, ...(await locationStub(c.env, location).alerts()) } satisfies AlertsResponse);
   })
   .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -1,0 +1,249 @@
+import { env, runInDurableObject } from "cloudflare:test";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_RULES,
+  alertsResponse,
+  commandsResponse,
+  deliveriesResponse,
+  rulesResponse,
+  type LogEvent,
+  type Rule,
+} from "../../protocol";
+import { emptyProjectionSet, evolve, type ReadingFact } from "../../domain/projections";
+import { alertKey, decide, deviceWindows, rulesReplaced, type Action } from "../../domain/rules";
+import { api, expectError, ingestOk, locationPath, parsed, storedEvents } from "./support/api";
+import { reading } from "./support/events";
+
+const stubFor = (location: string) => env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
+const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+const bridge = { authorization: `Bearer ${env.INGEST_TOKEN}` };
+
+const votes = (location: string, deviceId: string, values: number[]) => values.map((vote) => reading(location, { deviceId, vote }));
+const actionsOf = (events: LogEvent[]) => events.filter((e) => e.type !== "reading");
+const putRules = (location: string, body: unknown, headers: Record<string, string> = admin) =>
+  api(locationPath(location, "/rules"), { method: "PUT", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+const feed = async (cursor = "") => parsed(await api(`/api/v1/commands?cursor=${cursor}`, { headers: bridge }), commandsResponse);
+const deliver = (deliveries: unknown[]) =>
+  api("/api/v1/commands/deliveries", { method: "POST", headers: bridge, body: JSON.stringify({ deliveries }) });
+
+describe("the default rule (the talk's LED)", () => {
+  it("raises an alert and issues ON when a device's score falls below 0.7 over 3 votes, once", async () => {
+    const loc = "act-default";
+    await ingestOk(votes(loc, "led-1", [0, 0]));
+    expect(actionsOf(await storedEvents(loc))).toEqual([]); // 2 votes: not enough samples
+
+    await ingestOk(votes(loc, "led-1", [0]));
+    const [raised, command] = actionsOf(await storedEvents(loc));
+    expect(raised).toMatchObject({ seq: 4, id: "~alert-4", type: "alert-raised", ruleId: "low-score", deviceId: "led-1", value: 0, samples: 3 });
+    expect(command).toMatchObject({ seq: 5, id: "~cmd-5", type: "command-issued", deviceId: "led-1", payload: "ON", cause: "~alert-4" });
+
+    await ingestOk(votes(loc, "led-1", [0, 0.5]));
+    expect(actionsOf(await storedEvents(loc))).toHaveLength(2); // still below: no repeat
+
+    const alerts = await parsed(await api(locationPath(loc, "/alerts")), alertsResponse);
+    expect(alerts).toMatchObject({ alerts: [{ ruleId: "low-score", deviceId: "led-1", seq: 4 }] });
+  });
+
+  it("clears and issues OFF when the score recovers", async () => {
+    const loc = "act-recover";
+    await ingestOk(votes(loc, "led-2", [0, 0, 0]));
+    await ingestOk(votes(loc, "led-2", [1, 1, 1, 1, 1, 1, 1, 1])); // 8/11 = 0.727
+    const actions = actionsOf(await storedEvents(loc));
+    expect(actions.map((a) => a.type)).toEqual(["alert-raised", "command-issued", "alert-cleared", "command-issued"]);
+    expect(actions[3]).toMatchObject({ type: "command-issued", payload: "OFF", deviceId: "led-2" });
+  });
+
+  it("judges each device on its own window", async () => {
+    const loc = "act-per-device";
+    await ingestOk([...votes(loc, "happy", [1, 1, 1]), ...votes(loc, "sad", [0, 0, 0])]);
+    const actions = actionsOf(await storedEvents(loc));
+    expect(actions.map((a) => ("deviceId" in a ? a.deviceId : null))).toEqual(["sad", "sad"]);
+  });
+});
+
+describe("rules API", () => {
+  it("serves the defaults until a location sets its own", async () => {
+    const body = await parsed(await api(locationPath("act-rules-default", "/rules")), rulesResponse);
+    expect(body).toEqual({ location: "act-rules-default", rules: DEFAULT_RULES, seq: null });
+  });
+
+  it("replaces the rule set as a log entry, clearing alerts of removed rules", async () => {
+    const loc = "act-rules-set";
+    await ingestOk(votes(loc, "dev", [0, 0, 0]));
+    const rules: Rule[] = [{ id: "humid", metric: "humidity", op: "above", threshold: 80, minSamples: 1, raise: "DRY", clear: "STOP" }];
+    const body = await parsed(await putRules(loc, { rules }), rulesResponse);
+    expect(body).toEqual({ location: loc, rules, seq: 6 });
+    const actions = actionsOf(await storedEvents(loc));
+    expect(actions.slice(2).map((a) => a.type)).toEqual(["rules-set", "alert-cleared", "command-issued"]);
+    expect(actions[4]).toMatchObject({ payload: "OFF", ruleId: "low-score" });
+
+    await ingestOk([reading(loc, { deviceId: "dev", vote: undefined, humidity: 90 })]);
+    expect(actionsOf(await storedEvents(loc)).slice(-2)).toMatchObject([
+      { type: "alert-raised", ruleId: "humid", deviceId: "dev", value: 90 },
+      { type: "command-issued", payload: "DRY" },
+    ]);
+  });
+
+  it("fills defaults for minSamples and payloads", async () => {
+    const body = await parsed(await putRules("act-rules-defaults", { rules: [{ id: "cold", metric: "temperature", op: "below", threshold: 15 }] }), rulesResponse);
+    expect(body.rules).toEqual([{ id: "cold", metric: "temperature", op: "below", threshold: 15, minSamples: 1, raise: "ON", clear: "OFF" }]);
+  });
+
+  it("needs the admin token", async () => {
+    await expectError(await putRules("act-auth", { rules: [] }, {}), 401, "missing bearer token");
+    await expectError(await putRules("act-auth", { rules: [] }, { authorization: "Bearer nope" }), 401, "invalid bearer token");
+    await expectError(await putRules("act-auth", { rules: [] }, bridge), 401, "invalid bearer token");
+  });
+
+  const ok = { id: "r", metric: "score", op: "below", threshold: 0.5 };
+  const bad: [string, unknown, string][] = [
+    ["not JSON", "{rules:", "body is not valid JSON"],
+    ["no rules array", {}, "rules: body must be an object with a `rules` array"],
+    ["unknown metric", { rules: [{ ...ok, metric: "pressure" }] }, 'rules.0.metric: metric must be "score", "temperature" or "humidity"'],
+    ["unknown op", { rules: [{ ...ok, op: "equals" }] }, 'rules.0.op: op must be "below" or "above"'],
+    ["score threshold past 1", { rules: [{ ...ok, threshold: 1.5 }] }, "rules.0.threshold: a score threshold must be between 0 and 1"],
+    ["humidity threshold past 100", { rules: [{ ...ok, metric: "humidity", threshold: 120 }] }, "rules.0.threshold: a humidity threshold must be between 0 and 100"],
+    ["minSamples 0", { rules: [{ ...ok, minSamples: 0 }] }, "rules.0.minSamples: minSamples must be at least 1"],
+    ["threshold a string", { rules: [{ ...ok, threshold: "0.5" }] }, "rules.0.threshold: threshold must be a finite number"],
+    ["duplicate ids", { rules: [ok, ok] }, 'rules.1.id: duplicate rule id "r"'],
+    ["odd rule id", { rules: [{ ...ok, id: "Low Score" }] }, "rules.0.id: rule id may hold only lowercase letters, digits and '-', starting with a letter or digit"],
+    ["unknown field", { rules: [{ ...ok, colour: "red" }] }, 'rules.0: Unrecognized key: "colour"'],
+    ["empty payload", { rules: [{ ...ok, raise: "" }] }, "rules.0.raise: command payload must not be empty"],
+    ["51 rules", { rules: Array.from({ length: 51 }, (_, i) => ({ ...ok, id: `r${i}` })) }, "rules: at most 50 rules per location"],
+  ];
+  it.each(bad)("rejects %s with 400 and changes nothing", async (_, body, issue) => {
+    const loc = "act-bad-rules";
+    const res = await putRules(loc, body);
+    const error = await res.json<{ error: string; issues: string[] }>();
+    expect(res.status).toBe(400);
+    expect([error.error, ...error.issues]).toContain(issue);
+    expect(await parsed(await api(locationPath(loc, "/rules")), rulesResponse)).toEqual({ location: loc, rules: DEFAULT_RULES, seq: null });
+    expect(await storedEvents(loc)).toEqual([]);
+  });
+});
+
+describe("command feed and deliveries", () => {
+  it("hands out undelivered commands after the cursor and records deliveries once", async () => {
+    const loc = "act-feed";
+    await ingestOk(votes(loc, "feed-dev", [0, 0, 0]));
+    const first = await feed();
+    const mine = first.commands.filter((c) => c.location === loc);
+    expect(mine).toEqual([
+      { location: loc, seq: 5, id: "~cmd-5", deviceId: "feed-dev", payload: "ON", ruleId: "low-score", issuedAt: expect.any(String) },
+    ]);
+    expect((await feed(first.cursor)).commands.filter((c) => c.location === loc)).toEqual([]); // after the cursor
+
+    const deliveredAt = new Date().toISOString();
+    const recorded = await parsed(await deliver([{ location: loc, id: "~cmd-5", deliveredAt }]), deliveriesResponse);
+    expect(recorded).toEqual({ recorded: 1, duplicates: 0, unknown: [] });
+    expect((await feed()).commands.filter((c) => c.location === loc)).toEqual([]); // delivered: out of the feed
+    expect(actionsOf(await storedEvents(loc)).at(-1)).toMatchObject({ type: "command-delivered", commandId: "~cmd-5", deviceId: "feed-dev", occurredAt: deliveredAt });
+
+    const again = await parsed(await deliver([{ location: loc, id: "~cmd-5", deliveredAt }, { location: loc, id: "~cmd-99", deliveredAt }]), deliveriesResponse);
+    expect(again).toEqual({ recorded: 0, duplicates: 1, unknown: [{ location: loc, id: "~cmd-99" }] });
+    expect(actionsOf(await storedEvents(loc)).filter((e) => e.type === "command-delivered")).toHaveLength(1);
+  });
+
+  it("needs the ingest token", async () => {
+    await expectError(await api("/api/v1/commands"), 401, "missing bearer token");
+    await expectError(await api("/api/v1/commands/deliveries", { method: "POST", headers: admin, body: "{}" }), 401, "invalid bearer token");
+  });
+
+  it.each([
+    ["not base64 JSON", "%%%"],
+    ["a cursor of the wrong shape", btoa(JSON.stringify({ MTC: -1 }))],
+    ["a cursor naming a bad location", btoa(JSON.stringify({ "a/b": 1 }))],
+  ])("rejects %s with 400", async (_, cursor) => {
+    await expectError(await api(`/api/v1/commands?cursor=${encodeURIComponent(cursor)}`, { headers: bridge }), 400, "invalid commands query", [
+      "cursor: cursor is not one this API issued; start over without it",
+    ]);
+  });
+
+  it.each([
+    ["an empty list", [], "deliveries: deliveries must hold at least 1 entry"],
+    ["a device message id", [{ location: "x", id: "m-1", deliveredAt: new Date().toISOString() }], "deliveries.0.id: system entry ids look like ~kind-seq"],
+    ["a bad date", [{ location: "x", id: "~cmd-1", deliveredAt: "yesterday" }], "deliveries.0.deliveredAt: deliveredAt must be an ISO 8601 date-time"],
+  ])("rejects deliveries with %s", async (_, deliveries, issue) => {
+    const res = await deliver(deliveries);
+    expect(res.status).toBe(400);
+    expect((await res.json<{ issues: string[] }>()).issues).toContain(issue);
+  });
+});
+
+/** Replays the log's readings commit by commit through the pure decision, as the object did live. */
+function replayDecisions(events: LogEvent[], commits: { first_seq: number; count: number; recorded_at: number }[]): Action[][] {
+  const bySeq = new Map(events.map((e) => [e.seq, e]));
+  const set = emptyProjectionSet();
+  let rules = DEFAULT_RULES;
+  const raised = new Set<string>();
+  const out: Action[][] = [];
+  for (const c of commits) {
+    const entries = Array.from({ length: c.count }, (_, i) => bySeq.get(c.first_seq + i)!);
+    const readings = entries.filter((e) => e.type === "reading");
+    const rulesSet = entries.find((e) => e.type === "rules-set");
+    let decided: Action[] = [];
+    if (readings.length > 0) {
+      for (const r of readings) evolve(set, { deviceId: r.deviceId, occurredAt: Date.parse(r.occurredAt), vote: r.vote } as ReadingFact);
+      decided = decide(rules, raised, deviceWindows(set.minutes.values(), c.recorded_at, new Set(readings.map((r) => r.deviceId))));
+    } else if (rulesSet) {
+      const heard = new Set([...set.minutes.values()].flatMap((m) => [...m.devices.keys()]));
+      decided = decide(rulesSet.rules, raised, deviceWindows(set.minutes.values(), c.recorded_at, heard), rulesReplaced(rules, rulesSet.rules));
+      rules = rulesSet.rules;
+    }
+    for (const a of decided) {
+      if (a.type === "alert-raised") raised.add(alertKey(a.ruleId, a.deviceId));
+      if (a.type === "alert-cleared") raised.delete(alertKey(a.ruleId, a.deviceId));
+    }
+    out.push(decided);
+  }
+  return out;
+}
+
+describe("replaying the log gives the same alerts (property)", () => {
+  it("live decisions equal a pure replay of the committed batches, and rebuild keeps the action projections", async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.array(fc.record({ device: fc.constantFrom("p1", "p2", "p3"), vote: fc.constantFrom(0, 0.5, 1), dup: fc.boolean() }), {
+            minLength: 1,
+            maxLength: 8,
+          }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.option(fc.integer({ min: 0, max: 7 }), { nil: null }),
+        async (batches, rulesAt) => {
+          const loc = `act-prop-${++run}`;
+          const sent: { id: string }[] = [];
+          for (const [i, batch] of batches.entries()) {
+            if (rulesAt === i) {
+              await putRules(loc, { rules: [{ id: "strict", metric: "score", op: "below", threshold: 0.9, minSamples: 2 }] });
+            }
+            const events = batch.map((b) => {
+              const e = b.dup && sent.length > 0 ? { ...reading(loc, { deviceId: b.device, vote: b.vote }), id: sent[0]!.id } : reading(loc, { deviceId: b.device, vote: b.vote });
+              sent.push(e);
+              return e;
+            });
+            await ingestOk(events);
+          }
+          const stub = stubFor(loc);
+          const events = await storedEvents(loc);
+          const commits = await runInDurableObject(stub, (_, state) =>
+            state.storage.sql.exec<{ first_seq: number; count: number; recorded_at: number }>("SELECT first_seq, count, recorded_at FROM commits ORDER BY first_seq").toArray(),
+          );
+          const replayed = replayDecisions(events, commits).flat();
+          const live = events.filter((e) => e.type === "alert-raised" || e.type === "alert-cleared" || e.type === "command-issued");
+          expect(live.map((e) => ({ type: e.type, deviceId: "deviceId" in e ? e.deviceId : null }))).toEqual(
+            replayed.map((a) => ({ type: a.type, deviceId: a.deviceId })),
+          );
+
+          const before = await stub.projectionRows();
+          await stub.rebuild();
+          expect(await stub.projectionRows()).toEqual(before);
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+});
