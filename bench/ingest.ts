@@ -6,10 +6,15 @@
  * and SQLite rows written per accepted event (from the object's own
  * `cursor.rowsWritten` counters, read through GET …/stats).
  *
+ * Ids are UUIDv7 (time-ordered), as the bridge assigns when a device sends no
+ * message id; one more run uses random UUIDv4 ids, whose inserts land all over
+ * the log's primary-key B-tree and so cost more as the log grows.
+ *
  *   npm run bench:ingest [-- --events 50000 --devices 20 --concurrency 4]
  */
 import { parseArgs } from "node:util";
 import { randomUUID } from "node:crypto";
+import { createUuidV7 } from "../bridge/uuidv7";
 import type { IngestEventInput, IngestResponse } from "../protocol";
 import { startLocalWorker } from "../test/support/local-worker";
 import { percentile, report } from "./lib/report";
@@ -26,9 +31,11 @@ const devices = Number(args.devices);
 const concurrency = Number(args.concurrency);
 
 const VOTES = [0, 0.5, 1] as const;
-function makeEvent(location: string, i: number): IngestEventInput {
+const uuidV7 = createUuidV7();
+type IdKind = "uuidv7" | "uuidv4";
+function makeEvent(location: string, i: number, ids: IdKind): IngestEventInput {
   return {
-    id: randomUUID(),
+    id: ids === "uuidv7" ? uuidV7() : randomUUID(),
     deviceId: `bench-${i % devices}`,
     location,
     occurredAt: Date.now() - (i % 1000),
@@ -59,9 +66,9 @@ try {
   };
 
   /** Sends `requests` batches of `batchSize` with `concurrency` in flight; bodies are built beforehand. */
-  async function run(location: string, batchSize: number, requests: number) {
+  async function run(location: string, batchSize: number, requests: number, ids: IdKind = "uuidv7") {
     const bodies = Array.from({ length: requests }, (_, r) =>
-      JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => makeEvent(location, r * batchSize + i)) }),
+      JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => makeEvent(location, r * batchSize + i, ids)) }),
     );
     const latencies: number[] = [];
     let accepted = 0;
@@ -82,6 +89,7 @@ try {
     const seconds = (performance.now() - started) / 1000;
     const after = await stats(location);
     return {
+      ids,
       batch: batchSize,
       requests,
       events: accepted,
@@ -99,6 +107,7 @@ try {
     const events = batch === 1 ? Math.min(totalEvents, 3000) : totalEvents;
     rows.push(await run(`bench-${batch}`, batch, Math.ceil(events / batch)));
   }
+  rows.push(await run("bench-500-v4", 500, Math.ceil(totalEvents / 500), "uuidv4"));
   console.log(`\nOne location, ${devices} devices, ${concurrency} requests in flight, wrangler dev on 127.0.0.1\n`);
   report("ingest", rows, { devices, concurrency });
 } finally {

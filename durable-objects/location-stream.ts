@@ -278,7 +278,7 @@ export class LocationStream extends DurableObject<Env> {
       throw error;
     }
     if (stored.length > 0) {
-      broadcast(this.ctx, { type: "events", location, head: this.log.head, events: stored, window: this.window() });
+      broadcast(this.ctx, () => ({ type: "events", location, head: this.log.head, events: stored, window: this.window() }));
     }
     return { stored, rowsWritten: meter.rowsWritten };
   }

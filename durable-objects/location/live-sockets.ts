@@ -21,15 +21,17 @@ export function sendFrame(ws: WebSocket, frame: LiveFrame): void {
 }
 
 /**
- * Sends one frame to every open live socket. The frame is serialised once;
- * sockets still connecting or already closing are skipped, and a send that
- * fails (the peer vanished) only loses that peer.
+ * Sends one frame to every open live socket. The frame is built (`frame()`,
+ * which computes the window) and serialised once, and only when a socket is
+ * open; sockets still connecting or already closing are skipped, and a send
+ * that fails (the peer vanished) only loses that peer.
  */
-export function broadcast(ctx: DurableObjectState, frame: EventsFrame): number {
-  const text = JSON.stringify(frame);
+export function broadcast(ctx: DurableObjectState, frame: () => EventsFrame): number {
+  const open = ctx.getWebSockets(LIVE_TAG).filter((ws) => ws.readyState === WebSocket.OPEN);
+  if (open.length === 0) return 0;
+  const text = JSON.stringify(frame());
   let sent = 0;
-  for (const ws of ctx.getWebSockets(LIVE_TAG)) {
-    if (ws.readyState !== WebSocket.OPEN) continue;
+  for (const ws of open) {
     try {
       ws.send(text);
       sent++;
