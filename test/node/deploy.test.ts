@@ -1,0 +1,32 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/lib/wrangler-dev";
+
+const outdir = mkdtempSync(join(tmpdir(), "happy-hub-deploy-"));
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe("deploy stays possible", () => {
+  it("wrangler deploy --dry-run bundles the worker and its Durable Objects", () => {
+    const run = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/--dry-run: exiting now/);
+    const bundle = readdirSync(outdir).find((f) => f.endsWith(".js"));
+    expect(bundle).toBeDefined();
+    const path = join(outdir, bundle!);
+    const source = readFileSync(path);
+    // The bundle must carry both Durable Object classes the bindings name.
+    expect(source.toString()).toMatch(/LocationStream = class/);
+    expect(source.toString()).toMatch(/Directory = class/);
+    console.log(`worker bundle: ${(statSync(path).size / 1024).toFixed(1)} KiB, ${(gzipSync(source).length / 1024).toFixed(1)} KiB gzipped`);
+  });
+});
