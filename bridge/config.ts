@@ -331,7 +331,8 @@ export function readCli(argv: readonly string[], env: Record<string, string | un
     const flag = eq === -1 ? arg : arg.slice(0, eq);
     const key = byFlag.get(flag);
     if (!key) {
-      problems.push(`unknown option ${flag} (see --help)`);
+      problems.push(arg.startsWith("--") ? `unknown option ${flag} (see --help)` : `unexpected argument ${arg} (options are --name value)`);
+      if (eq === -1 && arg.startsWith("--") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) i++; // its value
       continue;
     }
     const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);

@@ -47,6 +47,13 @@ export class Sender {
   private readonly abort = new AbortController();
   private idleWaiters: (() => void)[] = [];
   private readonly ackListeners: ((first: number, last: number) => void)[] = [];
+  /**
+   * Batches that failed, oldest first. Only the first one retries (with
+   * backoff); the others wait their turn and no new batch starts, so an outage
+   * costs one probe at a time and, once the worker is back, the backlog lands
+   * in the order it was received.
+   */
+  private readonly retryLine: { first: number; wake: () => void }[] = [];
   private consecutiveFailures = 0;
   lastSuccessAt: number | null = null;
   lastError: string | null = null;
@@ -111,7 +118,7 @@ export class Sender {
 
   private pump(): void {
     if (this.abort.signal.aborted) return;
-    while (this.inFlight < this.options.sendConcurrency && this.untakenCount > 0) {
+    while (this.inFlight < this.options.sendConcurrency && this.untakenCount > 0 && this.retryLine.length === 0) {
       const dueAt = this.oldestUntakenAt + this.options.batchLingerMs;
       const full = this.untakenCount >= this.options.batchMaxEvents || this.untakenBytes >= this.options.batchMaxBytes;
       if (!full && !this.draining && Date.now() < dueAt) {
@@ -162,6 +169,14 @@ export class Sender {
 
   /** Posts `rows` until the worker takes them (or the sender stops). */
   private async deliver(rows: OutboxRow[]): Promise<void> {
+    try {
+      await this.attempt(rows);
+    } finally {
+      this.leaveRetryLine(rows[0]!.seq);
+    }
+  }
+
+  private async attempt(rows: OutboxRow[]): Promise<void> {
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
       const outcome = await this.post(rows);
       if (outcome.kind === "ok") {
@@ -186,8 +201,31 @@ export class Sender {
       const delay = outcome.retryAfterMs ?? backoffDelay(attempt, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs });
       this.metrics.retries.inc();
       this.log[attempt === 0 ? "warn" : "debug"]("send failed; will retry", { reason: outcome.reason, attempt: attempt + 1, delayMs: delay, events: rows.length });
-      await sleep(delay, this.abort.signal);
+      await this.awaitTurn(rows[0]!.seq, delay);
     }
+  }
+
+  /** Joins the retry line (kept in seq order); the first in line sleeps `delay`, the others wait to become first. */
+  private async awaitTurn(first: number, delay: number): Promise<void> {
+    let entry = this.retryLine.find((e) => e.first === first);
+    if (!entry) {
+      entry = { first, wake: () => {} };
+      const at = this.retryLine.findIndex((e) => e.first > first);
+      this.retryLine.splice(at === -1 ? this.retryLine.length : at, 0, entry);
+    }
+    if (this.retryLine[0] === entry) return sleep(delay, this.abort.signal);
+    const waiting = entry;
+    await new Promise<void>((resolve) => {
+      waiting.wake = resolve;
+      this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+
+  private leaveRetryLine(first: number): void {
+    const at = this.retryLine.findIndex((e) => e.first === first);
+    if (at === -1) return;
+    this.retryLine.splice(at, 1);
+    if (at === 0) this.retryLine[0]?.wake();
   }
 
   private async post(rows: OutboxRow[]): Promise<Outcome> {

@@ -54,10 +54,11 @@ export function mapEvent(event: ReceivedEventData, partitionId: string, hubKey: 
     if (v === null || v === undefined) continue;
     properties[k] = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v);
   }
-  const messageId = idString(event.messageId ?? system["message-id"]);
-  const contentType = event.contentType ?? system["content-type"];
-  const contentEncoding = system["content-encoding"];
-  const correlationId = idString(event.correlationId ?? system["correlation-id"]);
+  // The SDK copies AMQP properties into systemProperties under camelCase names; IoT Hub documents them as message-id etc.
+  const messageId = idString(event.messageId ?? system.messageId ?? system["message-id"]);
+  const contentType = event.contentType ?? system.contentType ?? system["content-type"];
+  const contentEncoding = system.contentEncoding ?? system["content-encoding"];
+  const correlationId = idString(event.correlationId ?? system.correlationId ?? system["correlation-id"]);
 
   const message: DeviceMessage = {
     deviceId,

@@ -93,16 +93,15 @@ export class MqttConnection {
   }
 
   /**
-   * Closes and reopens the connection (same session), so the broker sends
-   * again the messages left unacknowledged.
+   * Drops the connection; mqtt.js reconnects to the same session, and the
+   * broker sends again the messages left unacknowledged (MQTT redelivers only
+   * on a new connection). Dropping rather than `end()` keeps mqtt.js's store of
+   * our own unacknowledged publishes, which it resends after reconnecting.
    */
   redeliver(): void {
-    if (this.closing) return;
+    if (this.closing || !this.client.connected) return;
     this.log.info("reconnecting for the broker to redeliver unacknowledged messages");
-    const { incomingStore, outgoingStore } = this.client;
-    this.client.end(false, () => {
-      if (!this.closing) this.client.reconnect({ incomingStore, outgoingStore });
-    });
+    this.client.stream.destroy();
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,161 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startBridge, type Bridge } from "../../bridge/bridge";
+import type { BridgeConfigInput } from "../../bridge/config";
+import { createLogger } from "../../bridge/log";
+import { startAedes, type AedesBroker } from "../support/aedes";
+import { startLocalWorker, type LocalWorker } from "../support/local-worker";
+import { deadLetters, publishAll, scrape, storedReadings, storedIds, telemetry, waitFor, type TestMessage } from "./bridge-harness";
+
+/**
+ * The bridge in-process against an in-process aedes broker (MQTT 3.1.1) and
+ * the real worker under wrangler dev.
+ */
+describe("bridge: aedes → bridge → worker", () => {
+  let worker: LocalWorker;
+  let broker: AedesBroker;
+  const running: Bridge[] = [];
+  let logs: string[] = [];
+
+  beforeAll(async () => {
+    [worker, broker] = await Promise.all([startLocalWorker(), startAedes()]);
+  });
+  afterEach(async () => {
+    for (const b of running.splice(0)) await b.stop();
+    logs = [];
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    await worker?.dispose();
+  });
+
+  let n = 0;
+  const start = async (over: BridgeConfigInput = {}): Promise<Bridge> => {
+    const bridge = await startBridge(
+      {
+        mqttUrl: broker.url,
+        ingestUrl: `${worker.url}/api/v1/ingest`,
+        ingestToken: worker.ingestToken,
+        stateDir: mkdtempSync(join(tmpdir(), "bridge-aedes-")),
+        mqttClientId: `bridge-aedes-${process.pid}-${++n}`,
+        httpPort: 0,
+        retryMinMs: 100,
+        retryMaxMs: 1_000,
+        mqttReconnectMinMs: 100,
+        mqttReconnectMaxMs: 1_000,
+        ...over,
+      },
+      { log: createLogger({ level: "info", write: (l) => logs.push(l) }) },
+    );
+    running.push(bridge);
+    await waitFor("the bridge to subscribe", () => bridge.health().ok, 10_000);
+    return bridge;
+  };
+  const stop = async (bridge: Bridge) => {
+    running.splice(running.indexOf(bridge), 1);
+    return bridge.stop();
+  };
+
+  it("stores a $.mid published three times once", async () => {
+    const bridge = await start();
+    const m = telemetry("dup-device", "dup-mid-1", "Dup")
+    await publishAll(broker.url, [m, m, m]);
+    await waitFor("3 acknowledgements", () => bridge.metrics.acknowledged.value() + bridge.metrics.duplicates.value() === 3);
+    const events = await storedReadings(worker.url, "Dup");
+    expect(events.map((e) => e.id)).toEqual(["dup-mid-1"]);
+    expect(bridge.metrics.acknowledged.value()).toBe(1);
+    expect(bridge.metrics.duplicates.value()).toBe(2);
+  });
+
+  it("dead-letters poison messages with their reason, counts them, keeps running and stores later good ones", async () => {
+    const bridge = await start();
+    const topic = "devices/p1/messages/events/location=Poison";
+    const poison: TestMessage[] = [
+      { topic, payload: "not json" },
+      { topic, payload: '{"vote":2}' },
+      { topic, payload: '{"humidity":"wet"}' },
+      { topic, payload: JSON.stringify({ vote: 1, pad: "x".repeat(1024 * 1024) }) },
+      { topic, payload: "" },
+      { topic: "devices/p1/messages/events/location=Poison/extra", payload: '{"vote":1}' },
+    ];
+    const good = [telemetry("p1", "after-poison-1", "Poison"), telemetry("p2", "after-poison-2", "Poison")];
+    await publishAll(broker.url, [...poison, ...good]);
+    await waitFor("good messages stored", async () => (await storedReadings(worker.url, "Poison")).length === 2);
+
+    expect((await storedReadings(worker.url, "Poison")).map((e) => e.id).sort()).toEqual(["after-poison-1", "after-poison-2"]);
+    const letters = deadLetters(bridge.deadLetterPath);
+    expect(letters.map((l) => l.reason)).toEqual(["json", "body", "body", "too-large", "empty", "topic"]);
+    expect(letters[1]!.errors).toEqual(["vote: vote must be exactly 0, 0.5 or 1"]);
+    expect(letters[2]!.errors).toEqual(["humidity: humidity must be a finite number (%)"]);
+    expect(letters[3]!.errors[0]).toMatch(/limit is 65536/);
+    expect(letters[5]!.source).toEqual({ topic: "devices/p1/messages/events/location=Poison/extra" });
+    const metrics = await scrape(bridge.httpPort);
+    expect(metrics.get('bridge_dead_letters_total{reason="body"}')).toBe(2);
+    expect(metrics.get('bridge_dead_letters_total{reason="topic"}')).toBe(1);
+    expect(metrics.get("bridge_messages_received_total")).toBe(8);
+    expect(metrics.get("bridge_events_spooled_total")).toBe(2);
+    expect(bridge.health().ok).toBe(true);
+  });
+
+  it("stores 10,000 messages with $.mid, each once, while the worker is unreachable for a stretch in the middle", async () => {
+    // A small outbox, so the outage also fills it: the bridge stops acknowledging, then has the broker redeliver.
+    const bridge = await start({ batchLingerMs: 20, outboxMaxEvents: 1_500 });
+    const locations = ["Outage-MTC", "Outage-Malvern", "Outage-Paoli"];
+    const messages = Array.from({ length: 10_000 }, (_, i) => telemetry(`dev-${i % 25}`, `outage-${i}`, locations[i % 3]!, { vote: [0, 0.5, 1][i % 3], humidity: 40 + (i % 20) }));
+    let outage: Promise<void> | undefined;
+    let stoppedAtDepth = -1;
+    await publishAll(broker.url, messages, {
+      perSecond: 2_000,
+      onProgress: (acked) => {
+        if (acked === 3_000) {
+          outage = (async () => {
+            await worker.stop();
+            stoppedAtDepth = bridge.metrics.acknowledged.value();
+            await new Promise((r) => setTimeout(r, 2_000));
+            await worker.restart();
+          })();
+        }
+      },
+    });
+    await outage;
+    await waitFor("all 10,000 acknowledged", () => bridge.metrics.acknowledged.value() + bridge.metrics.duplicates.value() >= 10_000, 90_000, 250);
+    await waitFor("the outbox to empty", () => bridge.health().outbox.depth === 0);
+
+    const ids = await storedIds(worker.url, locations);
+    expect(ids.size).toBe(10_000);
+    expect([...ids.values()].every((count) => count === 1)).toBe(true);
+    expect(messages.every((_, i) => ids.has(`outage-${i}`))).toBe(true);
+    // The outage really happened mid-stream: sends failed and were retried.
+    expect(stoppedAtDepth).toBeGreaterThan(0);
+    expect(stoppedAtDepth).toBeLessThan(10_000);
+    expect(bridge.metrics.requests.value({ status: "error" })).toBeGreaterThan(0);
+    expect(bridge.metrics.deferred.value()).toBeGreaterThan(0);
+    expect(logs.some((l) => l.includes("reconnecting for the broker to redeliver"))).toBe(true);
+    expect(bridge.metrics.deadLettered.value()).toBe(0);
+  });
+
+  it("with a full outbox stops acknowledging (the broker keeps the backlog); a wrong token loses nothing", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "bridge-aedes-full-"));
+    const mqttClientId = `bridge-aedes-full-${process.pid}`;
+    const first = await start({ stateDir, mqttClientId, ingestToken: "wrong-token", outboxMaxEvents: 100, shutdownTimeoutMs: 200 });
+    const messages = Array.from({ length: 500 }, (_, i) => telemetry(`full-${i % 5}`, `full-${i}`, "Full"));
+    await publishAll(broker.url, messages);
+    await waitFor("the outbox to fill and deferrals", () => first.metrics.deferred.value() > 0 && first.health().outbox.full);
+    expect(first.health().outbox.depth).toBe(100);
+    expect(first.metrics.spooled.value()).toBe(100);
+    await waitFor("a 401", () => first.metrics.requests.value({ status: "401" }) > 0);
+    expect(logs.some((l) => l.includes('"level":"error"') && l.includes("INGEST_TOKEN"))).toBe(true);
+    expect(await storedReadings(worker.url, "Full")).toEqual([]);
+    expect((await stop(first)).depth).toBe(100);
+
+    // Same state directory and session, right token: the outbox is sent and the broker redelivers the rest.
+    const second = await start({ stateDir, mqttClientId });
+    await waitFor("all 500 stored", async () => (await storedReadings(worker.url, "Full")).length >= 500, 60_000, 250);
+    const ids = await storedIds(worker.url, ["Full"]);
+    expect(ids.size).toBe(500);
+    expect([...ids.values()].every((c) => c === 1)).toBe(true);
+    expect(second.health().outbox.depth).toBe(0);
+  });
+});

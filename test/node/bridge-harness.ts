@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import mqtt from "mqtt";
+import { eventsPage, type LogEvent } from "../../protocol";
+
+/** Helpers shared by the bridge's integration suites. */
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+/** Every event of `location`, paged through GET …/events (1000 at a time). */
+export async function storedEvents(workerUrl: string, location: string): Promise<LogEvent[]> {
+  const all: LogEvent[] = [];
+  let after = 0;
+  for (;;) {
+    const res = await fetch(`${workerUrl}/api/v1/locations/${encodeURIComponent(location)}/events?after=${after}&limit=1000`);
+    if (!res.ok) throw new Error(`GET events of ${location}: ${res.status} ${await res.text()}`);
+    const page = eventsPage.parse(await res.json());
+    all.push(...page.events);
+    if (page.next === null) return all;
+    after = page.next;
+  }
+}
+
+/** Device readings stored at `location` (the log also holds the rules' alerts and commands). */
+export async function storedReadings(workerUrl: string, location: string): Promise<LogEvent[]> {
+  return (await storedEvents(workerUrl, location)).filter((e) => e.type === "reading");
+}
+
+/** Ids of the readings stored at `locations`, with how many times each appears. */
+export async function storedIds(workerUrl: string, locations: readonly string[]): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const location of locations) for (const e of await storedReadings(workerUrl, location)) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+  return counts;
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Scrapes /metrics into name{labels} → value. */
+export async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    values.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+/** The dead-letter file as parsed lines ([] when there is none yet). */
+export function deadLetters(path: string): { reason: string; errors: string[]; source: Record<string, unknown> }[] {
+  try {
+    return readFileSync(path, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
+
+export interface TestMessage {
+  topic: string;
+  payload: string | Buffer;
+}
+
+/** An Azure-style telemetry message with `$.mid` and a location in the property bag. */
+export const telemetry = (deviceId: string, mid: string, location: string, body: object = { vote: 1, temperature: 21.5, humidity: 40 }): TestMessage => ({
+  topic: `devices/${deviceId}/messages/events/%24.mid=${encodeURIComponent(mid)}&location=${encodeURIComponent(location)}`,
+  payload: JSON.stringify(body),
+});
+
+/**
+ * Publishes QoS 1 at about `perSecond` (0: as fast as PUBACKs allow), keeping
+ * a bounded window in flight. `onProgress(n)` runs after each PUBACK.
+ */
+export async function publishAll(
+  url: string,
+  messages: readonly TestMessage[],
+  options: { perSecond?: number; onProgress?: (acked: number) => void | Promise<void>; protocolVersion?: 4 | 5 } = {},
+): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId: `test-pub-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, protocolVersion: options.protocolVersion ?? 4, reconnectPeriod: 0 });
+  const window = 200;
+  let acked = 0;
+  const started = Date.now();
+  const inFlight = new Set<Promise<void>>();
+  try {
+    for (let i = 0; i < messages.length; i++) {
+      if (options.perSecond) {
+        const due = started + (i * 1000) / options.perSecond;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      }
+      const m = messages[i]!;
+      const p: Promise<void> = client.publishAsync(m.topic, m.payload, { qos: 1 }).then(async () => {
+        inFlight.delete(p);
+        acked++;
+        await options.onProgress?.(acked);
+      });
+      inFlight.add(p);
+      if (inFlight.size >= window) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await client.endAsync();
+  }
+}
+
+export interface BridgeProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal) once the process ended. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL if still running; always waits for exit. */
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs the bridge CLI exactly as a user would (`bin/happy-hub-bridge.mjs`) with `env` and `args`. */
+export function spawnBridge(env: Record<string, string>, args: string[] = []): BridgeProcess {
+  let log = "";
+  const child = spawn(resolve(ROOT, "node_modules/.bin/node"), [resolve(ROOT, "bin/happy-hub-bridge.mjs"), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout!.on("data", (d: Buffer) => (log += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once("exit", (code, signal) => r({ code, signal })));
+  return {
+    child,
+    output: () => log,
+    exited,
+    kill: async (signal = "SIGKILL") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Waits until the bridge's /healthz answers 200. */
+export async function waitHealthy(port: number, bridge?: BridgeProcess, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    `bridge /healthz on ${port}${bridge ? `\n${bridge.output()}` : ""}`,
+    async () => {
+      if (bridge && bridge.child.exitCode !== null) throw new Error(`bridge exited with ${bridge.child.exitCode}:\n${bridge.output()}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+  );
+}

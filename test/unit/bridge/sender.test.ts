@@ -1,0 +1,266 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createBridgeMetrics } from "../../../bridge/bridge-metrics";
+import { DeadLetterFile } from "../../../bridge/dead-letters";
+import { createLogger } from "../../../bridge/log";
+import { Outbox } from "../../../bridge/outbox";
+import { Sender, type SenderOptions } from "../../../bridge/sender";
+import { openStateDb } from "../../../bridge/state-db";
+
+/**
+ * The sender against a scripted ingest endpoint (a local HTTP server that
+ * answers as the test says), to provoke what the real worker rarely does:
+ * 429 with Retry-After, 5xx, 413, 400, partial rejections.
+ */
+
+type Reply = (events: { id: string }[], req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+interface Received {
+  events: { id: string }[];
+  bytes: number;
+  at: number;
+  auth: string | undefined;
+}
+
+const ok: Reply = (events, _req, res) => json(res, 200, { accepted: events.length, duplicates: 0, rejected: [] });
+const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+};
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function scriptedEndpoint(reply: Reply) {
+  const received: Received[] = [];
+  let current = reply;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const server: Server = createServer(async (req, res) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const events = (JSON.parse(body.toString()) as { events: { id: string }[] }).events;
+    received.push({ events, bytes: body.length, at: Date.now(), auth: req.headers.authorization });
+    try {
+      await current(events, req, res);
+    } finally {
+      inFlight--;
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/ingest`,
+    received,
+    set: (r: Reply) => (current = r),
+    maxInFlight: () => maxInFlight,
+  };
+}
+
+function harness(url: string, options: Partial<SenderOptions> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "sender-"));
+  const outbox = new Outbox(openStateDb(dir, "normal"));
+  const deadLetters = new DeadLetterFile(join(dir, "dead-letters.jsonl"));
+  const metrics = createBridgeMetrics({ outboxDepth: () => outbox.depth, sourceConnected: () => true });
+  const logs: { level: string; msg: string }[] = [];
+  const log = createLogger({ level: "debug", write: (l) => logs.push(JSON.parse(l)) });
+  const sender = new Sender(outbox, deadLetters, metrics, log, {
+    ingestUrl: url,
+    ingestToken: "tok",
+    batchMaxEvents: 500,
+    batchMaxBytes: 512 * 1024,
+    batchLingerMs: 0,
+    sendConcurrency: 2,
+    sendTimeoutMs: 5_000,
+    retryMinMs: 20,
+    retryMaxMs: 100,
+    ...options,
+  });
+  cleanups.push(() => {
+    sender.stop();
+    outbox.close();
+    deadLetters.close();
+  });
+  let n = 0;
+  const add = (count: number, extra: Record<string, unknown> = {}) => {
+    for (let i = 0; i < count; i++) {
+      const id = `e${++n}`;
+      sender.spooled(outbox.add(JSON.stringify({ id, deviceId: "d", location: "MTC", occurredAt: "2025-01-01T00:00:00.000Z", vote: 1, ...extra })));
+    }
+  };
+  const deadLetterLines = () => {
+    try {
+      return readFileSync(deadLetters.path, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    } catch {
+      return [];
+    }
+  };
+  return { outbox, sender, metrics, logs, add, deadLetterLines };
+}
+
+const until = async (cond: () => boolean, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+const ids = (received: Received[]) => received.flatMap((r) => r.events.map((e) => e.id));
+
+describe("sender (scripted ingest endpoint)", () => {
+  it("batches by count, in outbox order, with the bearer token, and removes what was acknowledged", async () => {
+    const ep = await scriptedEndpoint(ok);
+    const h = harness(ep.url, { batchMaxEvents: 400, sendConcurrency: 1, batchLingerMs: 50 });
+    h.add(1000);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received.map((r) => r.events.length)).toEqual([400, 400, 200]);
+    expect(ids(ep.received)).toEqual(Array.from({ length: 1000 }, (_, i) => `e${i + 1}`));
+    expect(ep.received.every((r) => r.auth === "Bearer tok")).toBe(true);
+    expect(h.metrics.sent.value()).toBe(1000);
+    expect(h.metrics.acknowledged.value()).toBe(1000);
+  });
+
+  it("batches by bytes: no body over the limit", async () => {
+    const ep = await scriptedEndpoint(ok);
+    const h = harness(ep.url, { batchMaxBytes: 2_000 });
+    h.add(100);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received.length).toBeGreaterThan(5);
+    expect(Math.max(...ep.received.map((r) => r.bytes))).toBeLessThanOrEqual(2_000);
+    expect(new Set(ids(ep.received)).size).toBe(100);
+  });
+
+  it("waits up to the linger time to fill a batch", async () => {
+    const ep = await scriptedEndpoint(ok);
+    const h = harness(ep.url, { batchLingerMs: 300 });
+    h.add(1);
+    await new Promise((r) => setTimeout(r, 50));
+    h.add(2);
+    expect(ep.received).toHaveLength(0);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received.map((r) => r.events.length)).toEqual([3]);
+  });
+
+  it("keeps at most SEND_CONCURRENCY requests in flight", async () => {
+    const ep = await scriptedEndpoint(async (events, req, res) => {
+      await new Promise((r) => setTimeout(r, 30));
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { batchMaxEvents: 10, sendConcurrency: 3 });
+    h.add(200);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.maxInFlight()).toBe(3);
+  });
+
+  it("retries 5xx and network errors with backoff until the worker takes the batch", async () => {
+    const ep = await scriptedEndpoint((_e, _q, res) => json(res, 503, { error: "unavailable", issues: [] }));
+    const h = harness(ep.url);
+    h.add(5);
+    await until(() => ep.received.length >= 3);
+    expect(h.outbox.depth).toBe(5);
+    ep.set(ok);
+    await until(() => h.outbox.depth === 0);
+    expect(h.metrics.retries.value()).toBeGreaterThanOrEqual(3);
+    expect(h.metrics.requests.value({ status: "503" })).toBeGreaterThanOrEqual(3);
+
+    // Nobody listening at all.
+    const dead = harness("http://127.0.0.1:9/api/v1/ingest");
+    dead.add(2);
+    await until(() => dead.metrics.requests.value({ status: "error" }) >= 2);
+    expect(dead.outbox.depth).toBe(2);
+    expect(dead.logs.some((l) => l.msg === "send failed; will retry" && JSON.stringify(l).includes("network"))).toBe(true);
+  });
+
+  it("during an outage retries one batch at a time, and afterwards delivers the backlog in receipt order", async () => {
+    let up = false;
+    const delivered: string[] = [];
+    const ep = await scriptedEndpoint((events, req, res) => {
+      if (!up) return json(res, 503, { error: "down", issues: [] });
+      delivered.push(...events.map((e) => e.id));
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { batchMaxEvents: 3, sendConcurrency: 4, batchLingerMs: 0 });
+    for (let i = 0; i < 10; i++) h.add(1);
+    await until(() => ep.received.length >= 8);
+    const probes = ep.received.slice(4).map((r) => r.events[0]!.id);
+    expect(new Set(probes)).toEqual(new Set(["e1"])); // after the first round only the oldest batch retries
+    up = true;
+    h.add(5);
+    await until(() => h.outbox.depth === 0);
+    expect(delivered).toEqual(Array.from({ length: 15 }, (_, i) => `e${i + 1}`));
+  });
+
+  it("honours 429 Retry-After", async () => {
+    const ep = await scriptedEndpoint((_e, _q, res) => json(res, 429, { error: "slow down", issues: [] }, { "retry-after": "1" }));
+    const h = harness(ep.url, { retryMaxMs: 50 });
+    h.add(1);
+    await until(() => ep.received.length === 1);
+    ep.set(ok);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received[1]!.at - ep.received[0]!.at).toBeGreaterThanOrEqual(950);
+  });
+
+  it("on 401 says INGEST_TOKEN is wrong and keeps the events (never drops them)", async () => {
+    const ep = await scriptedEndpoint((_e, _q, res) => json(res, 401, { error: "invalid bearer token", issues: [] }));
+    const h = harness(ep.url);
+    h.add(3);
+    await until(() => ep.received.length >= 4);
+    expect(h.outbox.depth).toBe(3);
+    expect(h.deadLetterLines()).toEqual([]);
+    expect(h.logs.some((l) => l.level === "error" && l.msg.includes("INGEST_TOKEN"))).toBe(true);
+    ep.set(ok);
+    await until(() => h.outbox.depth === 0);
+  });
+
+  it("dead-letters the events a 200 lists as rejected, with the worker's reasons, and removes the batch", async () => {
+    const ep = await scriptedEndpoint((events, _q, res) =>
+      json(res, 200, { accepted: events.length - 2, duplicates: 1, rejected: [{ index: 1, id: "e2", errors: ["vote: bad"] }, { index: 3, id: "e4", errors: ["x"] }] }),
+    );
+    const h = harness(ep.url, { sendConcurrency: 1, batchLingerMs: 20 });
+    h.add(5);
+    await until(() => h.outbox.depth === 0);
+    const letters = h.deadLetterLines();
+    expect(letters.map((l) => [l.reason, l.event.id, l.errors])).toEqual([
+      ["rejected", "e2", ["vote: bad"]],
+      ["rejected", "e4", ["x"]],
+    ]);
+    expect(h.metrics.rejected.value()).toBe(2);
+    expect(h.metrics.deadLettered.value({ reason: "rejected" })).toBe(2);
+    expect(h.metrics.duplicates.value()).toBe(1);
+  });
+
+  it("splits a batch refused whole (413, 400) to isolate the culprit, dead-lettering only it", async () => {
+    const ep = await scriptedEndpoint((events, req, res) => {
+      if (events.length > 2) return json(res, 413, { error: "body is larger than 1048576 bytes", issues: [] });
+      if (events.some((e) => e.id === "e3")) return json(res, 400, { error: "invalid ingest body", issues: ["events: broken"] });
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { sendConcurrency: 1, batchLingerMs: 20 });
+    h.add(7);
+    await until(() => h.outbox.depth === 0);
+    const stored = ep.received.filter((r) => r.events.length <= 2 && !r.events.some((e) => e.id === "e3")).flatMap((r) => r.events.map((e) => e.id));
+    expect(stored.sort()).toEqual(["e1", "e2", "e4", "e5", "e6", "e7"]);
+    expect(h.deadLetterLines().map((l) => [l.event.id, l.errors])).toEqual([["e3", ["invalid ingest body", "events: broken"]]]);
+  });
+
+  it("flush sends at once (no linger) and reports whether the outbox emptied; stop keeps the rest spooled", async () => {
+    const ep = await scriptedEndpoint(ok);
+    const h = harness(ep.url, { batchLingerMs: 60_000 });
+    h.add(3);
+    expect(await h.sender.flush(5_000)).toBe(true);
+    expect(h.outbox.depth).toBe(0);
+
+    ep.set((_e, _q, res) => json(res, 503, { error: "down", issues: [] }));
+    h.add(2);
+    expect(await h.sender.flush(200)).toBe(false);
+    h.sender.stop();
+    expect(h.outbox.depth).toBe(2);
+  });
+});
