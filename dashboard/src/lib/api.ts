@@ -1,5 +1,6 @@
-import type { z } from "zod";
+import { z } from "zod";
 import {
+  eventsPage,
   formatIssues,
   hourlyResponse,
   locationResponse,
@@ -7,7 +8,9 @@ import {
   type HourlyResponse,
   type LocationResponse,
   type LocationsResponse,
+  type LogEvent,
 } from "../../../protocol";
+import { readEvents } from "./frames";
 
 /** The read API as the dashboard uses it: every answer is checked against the contract before it is shown. */
 const API = "/api/v1/locations";
@@ -33,6 +36,15 @@ export const fetchLocation = (location: string, signal?: AbortSignal): Promise<L
 export function fetchHourly(location: string, range?: { from: number; to: number }, signal?: AbortSignal): Promise<HourlyResponse> {
   const query = range ? `?from=${range.from}&to=${range.to}` : "";
   return getJson(`${locationPath(location)}/hourly${query}`, hourlyResponse, signal);
+}
+
+/** A page of the log, read as tolerantly as live frames: entries this build cannot read are skipped (and logged). */
+export async function fetchEvents(location: string, range: { after: number; limit: number }, signal?: AbortSignal): Promise<LogEvent[]> {
+  const path = `${locationPath(location)}/events?after=${range.after}&limit=${range.limit}`;
+  const page = await getJson(path, eventsPage.extend({ events: z.array(z.unknown()) }), signal);
+  const { events, problems } = readEvents(page.events);
+  if (problems.length > 0) console.warn(`[events] skipped: ${problems.join("; ")}`);
+  return events;
 }
 
 /** The live socket's URL on the page's own origin (ws: or wss: to match http: or https:). */

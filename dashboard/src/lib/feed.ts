@@ -70,6 +70,31 @@ export function applyFrame(feed: Feed, frame: Frame, resumedFrom: number | null,
   };
 }
 
+/** Log entries a backfill reads at most: enough to fill the table unless rule activity outnumbers readings 3 to 1. */
+export const BACKFILL_LIMIT = 200;
+
+/**
+ * The snapshot carries the newest 50 log entries, and alerts and commands
+ * share the log with readings: when that leaves the table short, this is the
+ * range of older entries to read (GET …/events?after=&limit=), or null.
+ */
+export function backfillRange(feed: Feed): { after: number; limit: number } | null {
+  if (feed.readings.length >= TABLE_ROWS) return null;
+  const oldest = Math.min(...feed.readings.map((e) => e.seq), ...feed.others.map((e) => e.seq));
+  if (!Number.isFinite(oldest) || oldest <= 1) return null;
+  const after = Math.max(0, oldest - 1 - BACKFILL_LIMIT);
+  return { after, limit: oldest - 1 - after };
+}
+
+/** Adds older entries read by a backfill; like frames, each seq once, the newest kept. */
+export function applyOlder(feed: Feed, events: LogEvent[]): Feed {
+  return {
+    ...feed,
+    readings: newestFirst(feed.readings, events.filter(isReading)),
+    others: newestFirst(feed.others, events.filter(isAction)),
+  };
+}
+
 /** Applies a polled summary (the window ages as time passes without events). */
 export function applySummary(
   feed: Feed,

@@ -47,7 +47,17 @@ export function readFrame(data: unknown): FrameResult {
   const parsed = frameEnvelope.safeParse(json);
   if (!parsed.success) return { kind: "invalid", problems: formatIssues(parsed.error) };
 
-  const raw = parsed.data.type === "snapshot" ? parsed.data.recent : parsed.data.events;
+  const { events, problems, lastSeq } = readEvents(parsed.data.type === "snapshot" ? parsed.data.recent : parsed.data.events);
+  const { type, location, head, window } = parsed.data;
+  return { kind: "frame", frame: { type, location, head, window, events, lastSeq }, problems };
+}
+
+/**
+ * Reads a list of log entries one by one: kinds this build does not know are
+ * skipped silently, a malformed entry of a known kind is reported. `lastSeq`
+ * counts skipped entries too.
+ */
+export function readEvents(raw: unknown[]): { events: LogEvent[]; problems: string[]; lastSeq: number | null } {
   const events: LogEvent[] = [];
   const problems: string[] = [];
   let lastSeq: number | null = null;
@@ -60,8 +70,7 @@ export function readFrame(data: unknown): FrameResult {
       problems.push(...formatIssues(event.error).map((issue) => `event ${index}: ${issue}`));
     }
   });
-  const { type, location, head, window } = parsed.data;
-  return { kind: "frame", frame: { type, location, head, window, events, lastSeq }, problems };
+  return { events, problems, lastSeq };
 }
 
 const field = (value: unknown, key: string): unknown =>

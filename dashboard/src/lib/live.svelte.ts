@@ -1,11 +1,15 @@
 import { onMount } from "svelte";
-import { liveUrl } from "./api";
+import { fetchEvents, liveUrl } from "./api";
 import { LiveConnection, type ConnectionState } from "./connection";
-import { applyFrame, applySummary, emptyFeed, type Feed } from "./feed";
+import { applyFrame, applyOlder, applySummary, backfillRange, emptyFeed, type Feed } from "./feed";
 import type { Frame } from "./frames";
 
 export interface LiveFeedOptions {
-  /** Resume from the last seq seen after a drop (a view that lists events); else each reconnect starts fresh. */
+  /**
+   * A view that lists events: resume from the last seq seen after a drop, and
+   * fill the table from older entries when the snapshot leaves it short.
+   * Otherwise (a card) each reconnect starts fresh.
+   */
   resume: boolean;
   /** Called after each frame that brought events. */
   onEvents?: (frame: Frame) => void;
@@ -28,6 +32,7 @@ export class LiveFeed {
       resumeFrom: () => (options.resume ? this.feed.cursor : null),
       onFrame: (frame, resumedFrom) => {
         this.feed = applyFrame(this.feed, frame, resumedFrom, Date.now());
+        if (options.resume && frame.type === "snapshot" && resumedFrom === null) void this.#backfill(location);
         if (frame.events.length > 0) options.onEvents?.(frame);
       },
       onState: (state, retryInMs) => {
@@ -52,6 +57,16 @@ export class LiveFeed {
 
   retryNow(): void {
     this.#connection.retryNow();
+  }
+
+  async #backfill(location: string): Promise<void> {
+    const range = backfillRange(this.feed);
+    if (range === null) return;
+    try {
+      this.feed = applyOlder(this.feed, await fetchEvents(location, range));
+    } catch (e) {
+      console.warn(`[backfill] ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** A polled summary: the window ages between events. */

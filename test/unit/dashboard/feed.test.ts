@@ -2,10 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RESUME_PAGE, SNAPSHOT_RECENT, type ReadingEvent } from "../../../protocol";
 import {
+  BACKFILL_LIMIT,
   STALE_AFTER_MS,
   TABLE_ROWS,
   applyFrame,
+  applyOlder,
   applySummary,
+  backfillRange,
   emptyFeed,
   isStale,
   newerWindow,
@@ -164,5 +167,35 @@ describe("the table's order", () => {
     const tie = reading(10, { occurredAt: reading(5).occurredAt });
     const ordered = tableOrder([reading(1), reading(2), reading(5), late, tie]);
     expect(ordered.map((r) => r.seq)).toEqual([10, 5, 2, 9, 1]);
+  });
+});
+
+describe("filling the table from older entries", () => {
+  it("asks for the entries before the oldest one shown when the snapshot leaves the table short", () => {
+    // 50 newest entries of 300, of which 3 are rule activity: 47 readings.
+    const recent = readings(251, 300).filter((r) => r.seq % 17 !== 0);
+    const feed = applyFrame(emptyFeed(), snapshot(300, recent), null, 1);
+    expect(feed.readings).toHaveLength(47);
+    const range = backfillRange(feed);
+    expect(range).toEqual({ after: 250 - BACKFILL_LIMIT, limit: BACKFILL_LIMIT });
+
+    const filled = applyOlder(feed, readings(range!.after + 1, range!.after + range!.limit));
+    expect(filled.readings).toHaveLength(TABLE_ROWS);
+    expect(seqs(filled).slice(-4)).toEqual([251, 250, 249, 248]);
+    expect(filled.cursor).toBe(300);
+    expect(backfillRange(filled)).toBeNull();
+  });
+
+  it("does not ask when the table is full or the log holds nothing older", () => {
+    expect(backfillRange(applyFrame(emptyFeed(), snapshot(80, readings(31, 80)), null, 1))).toBeNull();
+    expect(backfillRange(applyFrame(emptyFeed(), snapshot(3, readings(1, 3)), null, 1))).toBeNull();
+    expect(backfillRange(applyFrame(emptyFeed(), snapshot(0, []), null, 1))).toBeNull();
+    expect(backfillRange(applyFrame(emptyFeed(), snapshot(60, readings(41, 60)), null, 1))).toEqual({ after: 0, limit: 40 });
+  });
+
+  it("keeps each seq once when the older page overlaps what frames brought meanwhile", () => {
+    const feed = applyFrame(emptyFeed(), snapshot(10, readings(6, 10)), null, 1);
+    const filled = applyOlder(feed, readings(1, 10));
+    expect(seqs(filled)).toEqual(range(1, 10).reverse());
   });
 });
