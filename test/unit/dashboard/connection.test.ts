@@ -64,7 +64,14 @@ function harness(options: { online?: boolean } = {}) {
     pongTimeoutMs: 5_000,
     offlineAfter: 3,
   });
-  return { connection, sockets, frames, states, logs, last: () => sockets.at(-1)! };
+  const last = () => sockets.at(-1)!;
+  /** Starts, opens the socket and delivers the snapshot: the connection is live. */
+  const goLive = (head: number) => {
+    connection.start();
+    last().open();
+    last().receive(snapshotText(head));
+  };
+  return { connection, sockets, frames, states, logs, last, goLive };
 }
 
 beforeEach(() => vi.useFakeTimers());
@@ -88,9 +95,7 @@ describe("live connection", () => {
 
   it("reconnects after a drop with growing, capped delays and resumes from the cursor", () => {
     const h = harness();
-    h.connection.start();
-    h.last().open();
-    h.last().receive(snapshotText(7));
+    h.goLive(7);
     h.last().serverClose();
     // random 0.5 with equal jitter: 3/4 of the ceiling (1 s, 2 s, 4 s, 8 s, 8 s…).
     expect(h.states.at(-1)).toEqual({ state: "reconnecting", retryInMs: 750 });
@@ -126,9 +131,7 @@ describe("live connection", () => {
 
   it("pings, and treats a missing answer as a dead connection", () => {
     const h = harness();
-    h.connection.start();
-    h.last().open();
-    h.last().receive(snapshotText(1));
+    h.goLive(1);
     vi.advanceTimersByTime(20_000);
     expect(h.last().sent).toEqual(["ping"]);
     h.last().receive("pong");
@@ -149,9 +152,7 @@ describe("live connection", () => {
 
   it("counts any frame as a sign of life", () => {
     const h = harness();
-    h.connection.start();
-    h.last().open();
-    h.last().receive(snapshotText(1));
+    h.goLive(1);
     vi.advanceTimersByTime(20_000);
     h.last().receive(eventsText(2));
     vi.advanceTimersByTime(10_000);
