@@ -14,7 +14,7 @@ const ENVELOPE_ISSUE = "events: body must be an object with an `events` array";
 describe("malformed envelopes: 400/413 with {error, issues}, nothing stored", () => {
   const envelopeCases: { name: string; body: (location: string) => string; status: number; error: string; issues?: string[] }[] = [
     { name: "not JSON", body: (l) => `{"events":[${JSON.stringify(reading(l))}`, status: 400, error: "body is not valid JSON" },
-    { name: "NaN (not JSON)", body: (l) => JSON.stringify({ events: [reading(l)] }).replace('"vote":0.5', '"temperature":NaN'), status: 400, error: "body is not valid JSON" },
+    { name: "NaN (not JSON)", body: (l) => JSON.stringify({ events: [reading(l)] }).replace('"vote":1', '"temperature":NaN'), status: 400, error: "body is not valid JSON" },
     { name: "an empty body", body: () => "", status: 400, error: "body is empty", issues: ["send a JSON object with an `events` array"] },
     { name: "a whitespace body", body: () => " \n\t", status: 400, error: "body is empty", issues: ["send a JSON object with an `events` array"] },
     { name: "no `events`", body: (l) => JSON.stringify({ event: [reading(l)] }), status: 400, error: "invalid ingest body", issues: [ENVELOPE_ISSUE] },

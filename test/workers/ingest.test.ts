@@ -77,7 +77,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
 
   it("splits a batch across locations and stores each share in its own log", async () => {
     const [a, b] = ["ingest-split-a", "ingest-split-b"];
-    const res = await ingestOk([reading(a), reading(b), reading(a), reading(b, { vote: 1 }), reading(a, { vote: 0 })]);
+    const res = await ingestOk([reading(a), reading(b), reading(a), reading(b, { vote: 1 }), reading(a, { vote: 0, deviceId: "dev-2" })]);
     expect(res).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
     expect((await storedReadings(a)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect((await storedReadings(b)).map((e) => e.seq)).toEqual([1, 2]);
@@ -108,7 +108,7 @@ describe("POST /api/v1/ingest: duplicates", () => {
     const stored = await storedReadings(location);
     expect(stored.map((e) => [e.seq, e.id, e.vote])).toEqual([
       [1, "within-a", 1],
-      [2, "within-b", 0.5],
+      [2, "within-b", 1],
     ]);
   });
 
@@ -116,7 +116,7 @@ describe("POST /api/v1/ingest: duplicates", () => {
     const location = "dup-across";
     const [a, b, c, d] = ["across-a", "across-b", "across-c", "across-d"].map((id) => reading(location, { id }));
     expect(await ingestOk([a, b])).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
-    expect(await ingestOk([{ ...b!, vote: 1 }, c, a])).toEqual({ accepted: 1, duplicates: 2, rejected: [] });
+    expect(await ingestOk([{ ...b!, vote: 0 }, c, a])).toEqual({ accepted: 1, duplicates: 2, rejected: [] });
     expect(await ingestOk([a, b, c])).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
     expect(await ingestOk([d, d])).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
     const stored = await storedReadings(location);
@@ -126,7 +126,7 @@ describe("POST /api/v1/ingest: duplicates", () => {
       [3, "across-c"],
       [4, "across-d"],
     ]);
-    expect(stored[1]!.vote).toBe(0.5);
+    expect(stored[1]!.vote).toBe(1);
   });
 
   it("a retried request (the bridge's at-least-once delivery) changes nothing", async () => {

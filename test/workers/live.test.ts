@@ -29,14 +29,14 @@ describe("live socket: snapshot", () => {
   it("carries head, window and the newest 50 events oldest first", async () => {
     const location = "live-snapshot";
     await seed(location, 60, 25);
-    await ingestOk([reading(location, { vote: 1, temperature: 22, deviceId: "dev-2" })]);
+    await ingestOk([reading(location, { vote: 0, temperature: 22, deviceId: "dev-2" })]);
     const client = await LiveClient.connect(location);
     const snap = await client.nextOfType("snapshot");
     expect(snap.location).toBe(location);
     expect(snap.head).toBe(61);
     expect(snap.recent).toHaveLength(SNAPSHOT_RECENT);
     expect(seqs(snap.recent)).toEqual(range(12, 61));
-    expect(snap.window).toMatchObject({ votes: 61, score: 31 / 61, devices: 2, temperature: 22 });
+    expect(snap.window).toMatchObject({ votes: 61, score: 60 / 61, devices: 2, temperature: 22 });
     await client.expectQuiet();
     client.close();
   });
@@ -62,8 +62,8 @@ describe("live socket: frames", () => {
     expect(frames.map((f) => f.location)).toEqual([location, location]);
     expect(frames.map((f) => seqs(f.events))).toEqual([[4, 5, 6], [7]]);
     expect(frames.map((f) => f.head)).toEqual([6, 7]);
-    expect(frames[0]!.window).toMatchObject({ votes: 6, score: 3.5 / 6, temperature: 20, humidity: null });
-    expect(frames[1]!.window).toMatchObject({ votes: 7, score: 3.5 / 7, humidity: 50 });
+    expect(frames[0]!.window).toMatchObject({ votes: 6, score: 5 / 6, temperature: 20, humidity: null });
+    expect(frames[1]!.window).toMatchObject({ votes: 7, score: 5 / 7, humidity: 50 });
     expect(frames[1]!.events[0]).toMatchObject({ type: "reading", seq: 7, vote: 0, humidity: 50 });
     client.close();
   });

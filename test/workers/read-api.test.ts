@@ -88,7 +88,7 @@ describe("GET /api/v1/locations", () => {
     expect(await listed()).toBeUndefined();
 
     const before = Date.now();
-    await ingestOk([reading(location, { vote: 1 }), reading(location, { vote: 0 })]);
+    await ingestOk([reading(location, { vote: 1 }), reading(location, { vote: 0.5 })]);
     const after = Date.now();
     const entry = await listed();
     expect(entry).toBeDefined();
@@ -96,7 +96,7 @@ describe("GET /api/v1/locations", () => {
     expect(Date.parse(entry!.lastEventAt!)).toBeGreaterThanOrEqual(before);
     expect(Date.parse(entry!.lastEventAt!)).toBeLessThanOrEqual(after);
     expect(entry!.lastEventAt).toBe((await storedEvents(location)).at(-1)!.recordedAt);
-    expect(entry!.window).toMatchObject({ votes: 2, score: 0.5, devices: 1 });
+    expect(entry!.window).toMatchObject({ votes: 2, score: 0.75, devices: 1 });
 
     await ingestOk([reading(location)]);
     const again = await listed();
