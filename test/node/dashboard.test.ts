@@ -149,6 +149,12 @@ describe("dashboard in Chromium against the local worker", () => {
     expect(await figure(page, "score").getAttribute("aria-live")).toBe("polite");
     expect(await page.locator("thead th[scope=col]").allTextContents()).toEqual(["Time Stamp", "Device", "Vote", "Humidity", "Temperature"]);
     for (const role of ["banner", "main", "contentinfo", "navigation"] as const) expect(await page.getByRole(role).count(), role).toBe(1);
+    await page.reload(); // a fresh load: the first Tab reaches the skip link
+    await page.locator('.page-head [data-connection="live"]').waitFor();
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Skip to content");
+    await page.keyboard.press("Enter");
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
     await page.locator('[data-panel="score"] rect').first().waitFor();
     expect(await page.locator('[data-panel="score"] rect').count()).toBeGreaterThanOrEqual(20);
     expect(await page.locator('[data-panel="temperature"] path').count()).toBeGreaterThan(0);
