@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
-import { api, expectError, expectNothingStored, headOf, ingestOk, postIngest, storedReadings } from "./support/api";
+import { locationsResponse } from "../../protocol";
+import { api, expectError, expectNothingStored, headOf, ingestOk, parsed, postIngest, storedReadings } from "./support/api";
 import { MINUTE, freshId, isoFromNow, reading } from "./support/events";
 
 describe("POST /api/v1/ingest: accepted batches", () => {
@@ -81,6 +82,16 @@ describe("POST /api/v1/ingest: accepted batches", () => {
     expect(res).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
     expect((await storedReadings(a)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect((await storedReadings(b)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it("one batch spanning 60 locations: each gets its share, each is listed", async () => {
+    const names = Array.from({ length: 60 }, (_, i) => `fanout-${String(i).padStart(3, "0")}`);
+    const events = names.flatMap((location) => [reading(location), reading(location, { deviceId: "dev-2" })]);
+    expect(await ingestOk(events)).toEqual({ accepted: 120, duplicates: 0, rejected: [] });
+    const listed = await parsed(await api("/api/v1/locations"), locationsResponse);
+    const fanout = listed.locations.filter((l) => l.location.startsWith("fanout-"));
+    expect(fanout.map((l) => l.location)).toEqual(names);
+    expect(fanout.every((l) => l.head === 2 && l.window.devices === 2)).toBe(true);
   });
 
   it("accepts an event dated 4 minutes ahead (allowed clock skew)", async () => {
