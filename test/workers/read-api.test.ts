@@ -63,6 +63,22 @@ describe("GET /api/v1/locations/{location}", () => {
     expect(body.window).toMatchObject({ votes: 2, score: 0.5, devices: 3, temperature: 21, humidity: 45 });
   });
 
+  // DESIGN (normative): the window is "over the events whose occurredAt is at or after now − 60 minutes".
+  // The projection rounds the window's start up to the next minute, so an event 59m58s old is left out.
+  it("counts an event 59m58s old: the window holds every event at or after now − 60 minutes", async () => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const location = `window-edge-${attempt}`;
+      const occurredAt = Date.now() - HOUR + 2_000;
+      await ingestOk([reading(location, { occurredAt })]);
+      const { window } = await parsed(await api(locationPath(location)), locationResponse);
+      // Decidable only if the window was read within 2 s of writing; otherwise try again.
+      if (occurredAt < Date.parse(window.to) - HOUR) continue;
+      expect(window.votes, `occurredAt ${new Date(occurredAt).toISOString()}, window ${window.from} – ${window.to}`).toBe(1);
+      return;
+    }
+    throw new Error("could not read the window within 2 s of writing in 5 attempts");
+  });
+
   it("a location with only old events has head > 0 and an empty window", async () => {
     const location = "window-old-only";
     await ingestOk([reading(location, { occurredAt: "2024-01-01T00:00:00Z", temperature: 10 })]);
