@@ -1,68 +1,33 @@
-import { accessSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { z } from "zod";
 import { INGEST_LIMITS, TELEMETRY_TOPIC_FILTER, locationName } from "../protocol";
 import { LOG_LEVELS } from "./log";
+import {
+  MQTT_URL_PROTOCOLS,
+  mqttProtocolVersion,
+  OptionsError,
+  bool,
+  describeOption,
+  flagOf as specFlag,
+  helpText as renderHelp,
+  int,
+  parseOptions,
+  readCli as readOptionsCli,
+  readableFile,
+  redact,
+  text,
+  url,
+  type CliParse,
+  type OptionSpec,
+  type OptionsInput,
+  type ParsedOptions,
+} from "./options-table";
 import { loadRoutes, TEMPERATURE_UNITS, type Route } from "./routes";
 
 /**
  * Every setting of the bridge, from environment variables and command-line
- * flags (flags win). One table drives parsing, `--help` and the error
- * messages, so an option cannot be documented under one name and read under
- * another.
+ * flags (flags win), in one table (see options-table.ts).
  */
-
-const int = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string().trim().regex(/^-?\d+$/, "must be an integer").transform(Number)], { error: "must be an integer" })
-    .pipe(z.number().int("must be an integer").min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
-
-const bool = z.union([
-  z.boolean(),
-  z
-    .string()
-    .trim()
-    .toLowerCase()
-    .pipe(z.enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" }))
-    .transform((s) => s === "true" || s === "1" || s === "yes"),
-]);
-
-const text = z.string().trim().min(1, "must not be empty");
-
-const url = (protocols: readonly string[]) =>
-  text.refine(
-    (s) => {
-      try {
-        return protocols.includes(new URL(s).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { error: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(", ")}` },
-  );
-
-const readableFile = text.refine(
-  (path) => {
-    try {
-      accessSync(path, constants.R_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: "file does not exist or is not readable" },
-);
-
-interface OptionSpec {
-  env: string;
-  help: string;
-  /** Shown by --help; also the value used when nothing is set. */
-  default?: string;
-  schema: z.ZodType;
-  /** Never echoed back. */
-  secret?: boolean;
-  group: string;
-}
 
 export const OUTBOX_SYNC_MODES = ["normal", "full"] as const;
 export type OutboxSync = (typeof OUTBOX_SYNC_MODES)[number];
@@ -82,7 +47,7 @@ export const OPTIONS = {
     group: "MQTT",
     help: "Broker URL.",
     default: "mqtt://127.0.0.1:1883",
-    schema: url(["mqtt:", "mqtts:", "tcp:", "ssl:", "tls:", "ws:", "wss:"]),
+    schema: url(MQTT_URL_PROTOCOLS),
   },
   mqttTopic: {
     env: "MQTT_TOPIC",
@@ -102,6 +67,7 @@ export const OPTIONS = {
     group: "MQTT",
     help: "Client id. Keep it stable: the broker keeps the persistent session (and the backlog) under it. Every bridge needs its own.",
     default: DEFAULT_CLIENT_ID,
+    shownDefault: "happy-hub-bridge-<hostname>",
     schema: text.max(256, "must be at most 256 characters"),
   },
   mqttUsername: { env: "MQTT_USERNAME", group: "MQTT", help: "User name.", schema: text },
@@ -111,11 +77,7 @@ export const OPTIONS = {
     group: "MQTT",
     help: "`3.1.1` or `5`.",
     default: "3.1.1",
-    schema: z
-      .union([z.string(), z.number()])
-      .transform((v) => String(v).trim())
-      .pipe(z.enum(["3.1.1", "4", "5"], { error: "must be 3.1.1 or 5" }))
-      .transform((v): 4 | 5 => (v === "5" ? 5 : 4)),
+    schema: mqttProtocolVersion,
   },
   mqttCaFile: { env: "MQTT_CA_FILE", group: "MQTT", help: "PEM file of the CA that signed the broker's certificate (TLS).", schema: readableFile },
   mqttCertFile: { env: "MQTT_CERT_FILE", group: "MQTT", help: "PEM client certificate (TLS client authentication; needs MQTT_KEY_FILE).", schema: readableFile },
@@ -239,61 +201,35 @@ export const OPTIONS = {
 } satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof OPTIONS;
-type Options = typeof OPTIONS;
-
-/** The flag of an option: its variable in lower case with dashes (`MQTT_URL` → `--mqtt-url`). */
-export const flagOf = (key: OptionKey): string => `--${OPTIONS[key].env.toLowerCase().replace(/_/g, "-")}`;
-
-const KEYS = Object.keys(OPTIONS) as OptionKey[];
-
-type Parsed = { [K in OptionKey]: Options[K] extends { default: string } ? z.output<Options[K]["schema"]> : z.output<Options[K]["schema"]> | undefined };
 
 /** The validated configuration; `routes` is the content of ROUTES_FILE. */
-export type BridgeConfig = Parsed & { routes: Route[] };
+export type BridgeConfig = ParsedOptions<typeof OPTIONS> & { routes: Route[] };
 
 /** What `startBridge` accepts: any option as its parsed type or as the string an environment variable would hold. */
-export type BridgeConfigInput = { [K in OptionKey]?: z.input<Options[K]["schema"]> | string };
+export type BridgeConfigInput = OptionsInput<typeof OPTIONS>;
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    this.name = "ConfigError";
-  }
-}
+export { OptionsError as ConfigError };
 
-const describe = (key: OptionKey) => `${OPTIONS[key].env} (${flagOf(key)})`;
+export const flagOf = (key: OptionKey): string => specFlag(OPTIONS[key]);
+const describe = (key: OptionKey) => describeOption(OPTIONS[key]);
 
 /** Validates `input` (defaults filled in) and loads the routes file. Throws ConfigError naming every bad option. */
 export function parseConfig(input: BridgeConfigInput): BridgeConfig {
-  const problems: string[] = [];
-  const out: Record<string, unknown> = {};
-  for (const key of KEYS) {
-    const spec: OptionSpec = OPTIONS[key];
-    const raw = input[key] ?? spec.default;
-    if (raw === undefined) {
-      out[key] = undefined;
-      continue;
-    }
-    const parsed = spec.schema.safeParse(raw);
-    if (parsed.success) out[key] = parsed.data;
-    else problems.push(`${describe(key)}: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
-  }
-  const config = out as Parsed;
-  if (problems.length === 0) problems.push(...crossChecks(config));
-
+  const { values, problems } = parseOptions(OPTIONS, input);
+  if (problems.length === 0) problems.push(...crossChecks(values));
   let routes: Route[] = [];
-  if (problems.length === 0 && config.routesFile) {
+  if (problems.length === 0 && values.routesFile) {
     try {
-      routes = loadRoutes(config.routesFile);
+      routes = loadRoutes(values.routesFile);
     } catch (e) {
       problems.push(`${describe("routesFile")}: ${(e as Error).message}`);
     }
   }
-  if (problems.length) throw new ConfigError(problems);
-  return { ...config, routes };
+  if (problems.length) throw new OptionsError(problems);
+  return { ...values, routes };
 }
 
-function crossChecks(c: Parsed): string[] {
+function crossChecks(c: ParsedOptions<typeof OPTIONS>): string[] {
   const problems: string[] = [];
   if (c.ingestToken === undefined) problems.push(`${describe("ingestToken")}: is required`);
   if ((c.mqttCertFile === undefined) !== (c.mqttKeyFile === undefined)) {
@@ -310,69 +246,19 @@ function crossChecks(c: Parsed): string[] {
   return problems;
 }
 
-export type CliParse = { help: true } | { help: false; input: BridgeConfigInput };
+/** Reads options from `env`, then from `argv`, flags winning. */
+export const readCli = (argv: readonly string[], env: Record<string, string | undefined>): CliParse<typeof OPTIONS> =>
+  readOptionsCli(OPTIONS, argv, env);
 
-/**
- * Reads options from `env`, then from `argv` (`--mqtt-url x` or `--mqtt-url=x`),
- * flags winning. Empty variables count as unset. Unknown flags are errors.
- */
-export function readCli(argv: readonly string[], env: Record<string, string | undefined>): CliParse {
-  const input: BridgeConfigInput = {};
-  for (const key of KEYS) {
-    const value = env[OPTIONS[key].env];
-    if (value !== undefined && value !== "") input[key] = value;
-  }
-  const byFlag = new Map(KEYS.map((k) => [flagOf(k), k]));
-  const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") return { help: true };
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const key = byFlag.get(flag);
-    if (!key) {
-      problems.push(arg.startsWith("--") ? `unknown option ${flag} (see --help)` : `unexpected argument ${arg} (options are --name value)`);
-      if (eq === -1 && arg.startsWith("--") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) i++; // its value
-      continue;
-    }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) problems.push(`${describe(key)}: needs a value`);
-    else input[key] = value;
-  }
-  if (problems.length) throw new ConfigError(problems);
-  return { help: false, input };
-}
-
-/** `--help`: every option with its variable, default and meaning, by group. */
-export function helpText(): string {
-  const lines = [
+export const helpText = (): string =>
+  renderHelp(OPTIONS, [
     "Usage: happy-hub-bridge [options]",
     "",
     "Subscribes to device telemetry, spools it durably and delivers it to the happy-hub worker exactly once.",
     "Every option can be set by its environment variable or its flag; flags win.",
-  ];
-  let group = "";
-  for (const key of KEYS) {
-    const spec: OptionSpec = OPTIONS[key];
-    if (spec.group !== group) {
-      group = spec.group;
-      lines.push("", `${group}:`);
-    }
-    const shownDefault = key === "mqttClientId" ? "happy-hub-bridge-<hostname>" : spec.default;
-    lines.push(`  ${flagOf(key)} <value>  ${spec.env}${shownDefault === undefined ? "" : `  (default: ${shownDefault})`}`);
-    lines.push(`      ${spec.help.replace(/`/g, "")}`);
-  }
-  lines.push("", "  --help, -h  Show this help.");
-  return lines.join("\n");
-}
+  ]);
 
 /** The configuration as it is safe to log: secrets replaced by "***". */
 export function redacted(config: BridgeConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of KEYS) {
-    const spec: OptionSpec = OPTIONS[key];
-    out[key] = spec.secret && config[key] !== undefined ? "***" : config[key];
-  }
-  out.routes = config.routes.length;
-  return out;
+  return { ...redact(OPTIONS, config), routes: config.routes.length };
 }

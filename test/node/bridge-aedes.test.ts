@@ -1,10 +1,12 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startBridge, type Bridge } from "../../bridge/bridge";
 import type { BridgeConfigInput } from "../../bridge/config";
 import { createLogger } from "../../bridge/log";
+import { parseSimulatorOptions } from "../../simulator/options";
+import { routesFor, startSimulator, type ReceivedCommand } from "../../simulator/simulator";
 import { startAedes, type AedesBroker } from "../support/aedes";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 import { deadLetters, publishAll, scrape, storedReadings, storedIds, telemetry, waitFor, type TestMessage } from "./bridge-harness";
@@ -157,5 +159,31 @@ describe("bridge: aedes → bridge → worker", () => {
     expect(ids.size).toBe(500);
     expect([...ids.values()].every((c) => c === 1)).toBe(true);
     expect(second.health().outbox.depth).toBe(0);
+  });
+
+  it("stores what simulated devices send in both modes; a simulated device logs the command sent to its devicebound topic", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bridge-sim-"));
+    const routesFile = join(dir, "routes.json");
+    writeFileSync(routesFile, JSON.stringify(routesFor(parseSimulatorOptions({ mode: "original", devicePrefix: "orig", locations: "Sim-A" }))));
+    await start({ routesFile });
+    const quiet = createLogger({ level: "error", write: () => {} });
+    const commands: ReceivedCommand[] = [];
+    const azure = await startSimulator({ mqttUrl: broker.url, rate: 300, count: 60, locations: "Sim-A,Sim-B", devices: 4, seed: 1 }, { log: quiet, onCommand: (c) => commands.push(c) });
+    const original = await startSimulator({ mqttUrl: broker.url, rate: 300, count: 20, mode: "original", devicePrefix: "orig", locations: "Sim-A", devices: 2 }, { log: quiet });
+    await Promise.all([azure.finished, original.finished]);
+    await publishAll(broker.url, [{ topic: "devices/sim-sim-a-1/messages/devicebound/", payload: "ON" }]);
+    await waitFor("the command", () => commands.length === 1, 10_000);
+    expect(commands).toEqual([{ deviceId: "sim-sim-a-1", topic: "devices/sim-sim-a-1/messages/devicebound/", payload: "ON" }]);
+    await Promise.all([azure.stop(), original.stop()]);
+    expect(azure.stats()).toMatchObject({ published: 60, acknowledged: 60, commands: 1 });
+
+    await waitFor("80 readings stored", async () => (await storedIds(worker.url, ["Sim-A", "Sim-B"])).size === 80);
+    const fromOriginal = (await storedReadings(worker.url, "Sim-A")).filter((e) => e.deviceId.startsWith("orig-"));
+    expect(fromOriginal).toHaveLength(20);
+    for (const e of fromOriginal) {
+      expect(e.temperature).toBeGreaterThan(10); // °F converted: a room, not 70 °C
+      expect(e.temperature).toBeLessThan(35);
+      expect(e.vote).not.toBeUndefined();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import mqtt from "mqtt";
-import { eventsPage, type LogEvent } from "../../protocol";
+import { eventsPage, type LogEvent, type ReadingEvent } from "../../protocol";
 
 /** Helpers shared by the bridge's integration suites. */
 
@@ -23,8 +23,8 @@ export async function storedEvents(workerUrl: string, location: string): Promise
 }
 
 /** Device readings stored at `location` (the log also holds the rules' alerts and commands). */
-export async function storedReadings(workerUrl: string, location: string): Promise<LogEvent[]> {
-  return (await storedEvents(workerUrl, location)).filter((e) => e.type === "reading");
+export async function storedReadings(workerUrl: string, location: string): Promise<ReadingEvent[]> {
+  return (await storedEvents(workerUrl, location)).filter((e): e is ReadingEvent => e.type === "reading");
 }
 
 /** Ids of the readings stored at `locations`, with how many times each appears. */

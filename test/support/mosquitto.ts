@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,13 +14,17 @@ export interface MosquittoOptions {
    * default (1000) silently drops the rest, so tests default to a million.
    */
   maxQueuedMessages?: number;
-  /** Extra lines for mosquitto.conf (TLS listeners, limits…). */
+  /** Extra lines for mosquitto.conf (limits…). */
   extraConfig?: string;
+  /** Also listen with TLS on another free port (see `tlsUrl`). */
+  tls?: { caFile: string; certFile: string; keyFile: string; requireCertificate?: boolean };
 }
 
 export interface Mosquitto {
   url: string;
   port: number;
+  /** `mqtts://127.0.0.1:{port}` when started with `tls`. */
+  tlsUrl?: string;
   configPath: string;
   /** Stops mosquitto (SIGTERM, then SIGKILL after 5 s). Sessions are in memory and end with it. */
   stop(): Promise<void>;
@@ -33,16 +37,29 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "happy-hub-mosquitto-"));
   const configPath = join(dir, "mosquitto.conf");
+  const tlsPort = options.tls ? await freePort() : undefined;
   writeFileSync(
     configPath,
     [
-      `listener ${port} 127.0.0.1`,
+      // Run as root, mosquitto would switch to its own user and then fail to read files in our private temp dirs.
+      process.getuid?.() === 0 ? "user root" : "",
+      "per_listener_settings false",
       "allow_anonymous true",
       `max_queued_messages ${options.maxQueuedMessages ?? 1_000_000}`,
       "persistence false",
       "log_dest stderr",
       "log_type error",
       "log_type warning",
+      `listener ${port} 127.0.0.1`,
+      ...(options.tls
+        ? [
+            `listener ${tlsPort} 127.0.0.1`,
+            `cafile ${options.tls.caFile}`,
+            `certfile ${options.tls.certFile}`,
+            `keyfile ${options.tls.keyFile}`,
+            `require_certificate ${options.tls.requireCertificate ? "true" : "false"}`,
+          ]
+        : []),
       options.extraConfig ?? "",
     ].join("\n") + "\n",
   );
@@ -65,6 +82,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   return {
     url: `mqtt://127.0.0.1:${port}`,
     port,
+    ...(tlsPort ? { tlsUrl: `mqtts://127.0.0.1:${tlsPort}` } : {}),
     configPath,
     output: () => log,
     stop: async () => {
@@ -88,4 +106,31 @@ function accepts(port: number): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
+}
+
+export interface TestPki {
+  caFile: string;
+  serverCertFile: string;
+  serverKeyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
+/** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate (openssl, P-256, valid one day). */
+export function makeTestPki(dir: string): TestPki {
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  const key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl("req", "-x509", ...key, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=happy-hub test CA", "-days", "1");
+  writeFileSync(join(dir, "server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  for (const [name, subject, ext] of [["server", "/CN=127.0.0.1", ["-extfile", "server.ext"]], ["client", "/CN=bridge", []]] as const) {
+    openssl("req", ...key, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+    openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.crt`, "-days", "1", ...ext);
+  }
+  return {
+    caFile: join(dir, "ca.crt"),
+    serverCertFile: join(dir, "server.crt"),
+    serverKeyFile: join(dir, "server.key"),
+    clientCertFile: join(dir, "client.crt"),
+    clientKeyFile: join(dir, "client.key"),
+  };
 }

@@ -32,9 +32,9 @@ describe("bridge configuration", () => {
       batchMaxEvents: 500,
       outboxSync: "normal",
       mqttRejectUnauthorized: true,
-      defaultLocation: undefined,
       routes: [],
     });
+    expect(c.defaultLocation).toBeUndefined();
     expect(c.mqttClientId).toMatch(/^happy-hub-bridge-/);
     expect(problems(() => cli([]))).toEqual(["INGEST_TOKEN (--ingest-token): is required"]);
   });
