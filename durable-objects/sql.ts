@@ -38,11 +38,39 @@ export function selectIn<Row extends Record<string, SqlStorageValue>>(
 }
 
 /**
- * `INSERT INTO <table> (<columns>) …` of many rows as one statement: `rows`
- * are arrays in column order, bound as one JSON parameter.
+ * A bound string must stay under the platform's 2 MB limit on a string
+ * value; a 1 MiB ingest body can grow past it once escaped again (quotes in
+ * properties), so row lists are cut into parameters of at most this size.
+ */
+export const MAX_JSON_PARAMETER = 1_000_000;
+
+/** Serialises `rows` as JSON arrays of at most `maxChars` characters each (a single larger row stands alone). */
+export function jsonChunks(rows: readonly unknown[], maxChars = MAX_JSON_PARAMETER): string[] {
+  const chunks: string[] = [];
+  let parts: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const json = JSON.stringify(row);
+    if (parts.length > 0 && size + json.length + 1 > maxChars) {
+      chunks.push(`[${parts.join(",")}]`);
+      parts = [];
+      size = 2;
+    }
+    parts.push(json);
+    size += json.length + 1;
+  }
+  if (parts.length > 0) chunks.push(`[${parts.join(",")}]`);
+  return chunks;
+}
+
+/**
+ * `INSERT INTO <table> (<columns>) …` of many rows: `rows` are arrays in
+ * column order, bound as one JSON parameter per statement (usually one
+ * statement; more only for rows past MAX_JSON_PARAMETER).
  */
 export function insertRows(meter: WriteMeter, table: string, columns: readonly string[], rows: readonly SqlValue[][], conflict = ""): void {
-  if (rows.length === 0) return;
   const extract = columns.map((_, i) => `value->>${i}`).join(", ");
-  meter.run(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${extract} FROM json_each(?) WHERE 1 ${conflict}`, JSON.stringify(rows));
+  for (const json of jsonChunks(rows)) {
+    meter.run(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${extract} FROM json_each(?) WHERE 1 ${conflict}`, json);
+  }
 }

@@ -7,28 +7,29 @@ import { z } from "zod";
  */
 
 /** A location name: letters, digits, space, `_ . -`; it appears in URL paths. */
-export const locationName = z
-  .string()
+/** A string field with "is required" / "must be a string" errors instead of zod's generic one. */
+const requiredString = (name: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) });
+
+export const locationName = requiredString("location")
   .min(1, "location must not be empty")
   .max(64, "location must be at most 64 characters")
   .regex(
-    /^[\p{L}\p{N}][\p{L}\p{N} _.-]*$/u,
-    "location may hold only letters, digits, space, '_', '.', '-' and must start with a letter or digit",
+    /^[\p{L}\p{N}](?:[\p{L}\p{N} _.-]*[\p{L}\p{N}_.-])?$/u,
+    "location may hold only letters, digits, space, '_', '.', '-', must start with a letter or digit and must not end with a space",
   );
 
 /**
  * A device id, as Azure IoT Hub allows them (ASCII alphanumerics and
  * `- . % _ * ? ! ( ) , : = @ $ '`), minus MQTT's `+` and `#` wildcards.
  */
-export const deviceId = z
-  .string()
+export const deviceId = requiredString("deviceId")
   .min(1, "deviceId must not be empty")
   .max(128, "deviceId must be at most 128 characters")
   .regex(/^[A-Za-z0-9\-.%_*?!(),:=@$']+$/, "deviceId has a character outside [A-Za-z0-9-.%_*?!(),:=@$']");
 
 /** An event id: IoT Hub's message-id alphabet (also fits UUIDs and ULIDs). */
-export const eventId = z
-  .string()
+export const eventId = requiredString("id")
   .min(1, "id must not be empty")
   .max(128, "id must be at most 128 characters")
   .regex(/^[A-Za-z0-9\-:.+%_#*?!(),=@;$']+$/, "id has a character outside IoT Hub's message-id alphabet");

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { locationName } from "./ids";
+import { deviceId, locationName } from "./ids";
+import { vote } from "./readings";
 
 /** Length of the sliding window behind the hourly score. */
 export const WINDOW_MS = 60 * 60_000;
@@ -51,3 +52,17 @@ export const locationResponse = z.object({
   window: scoreWindow,
 });
 export type LocationResponse = z.infer<typeof locationResponse>;
+
+/** What a location knows of one device: when it was last heard and its latest readings (by occurredAt). */
+export const deviceSummary = z.object({
+  deviceId,
+  lastSeenAt: z.iso.datetime(),
+  vote: vote.nullable(),
+  temperature: z.number().nullable(),
+  humidity: z.number().nullable(),
+});
+export type DeviceSummary = z.infer<typeof deviceSummary>;
+
+/** GET /api/v1/locations/{location}/devices */
+export const devicesResponse = z.object({ devices: z.array(deviceSummary) });
+export type DevicesResponse = z.infer<typeof devicesResponse>;

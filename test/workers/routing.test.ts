@@ -28,8 +28,8 @@ describe("routing", () => {
 
   it("an invalid location in any route's path → 400 before any object is touched", async () => {
     const bad = [
-      ["%2Fetc", "location: location may hold only letters, digits, space, '_', '.', '-' and must start with a letter or digit"],
-      ["a%00b", "location: location may hold only letters, digits, space, '_', '.', '-' and must start with a letter or digit"],
+      ["%2Fetc", "location: location may hold only letters, digits, space, '_', '.', '-', must start with a letter or digit and must not end with a space"],
+      ["a%00b", "location: location may hold only letters, digits, space, '_', '.', '-', must start with a letter or digit and must not end with a space"],
       ["L".repeat(65), "location: location must be at most 64 characters"],
     ] as const;
     for (const [segment, issue] of bad) {

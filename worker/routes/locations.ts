@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, type AlertsResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
@@ -40,11 +40,11 @@ export const locations = new Hono<AppEnv>()
       devices: devices.map((d) => ({
         deviceId: d.deviceId,
         lastSeenAt: isoString(d.lastSeenAt),
-        vote: d.vote?.value ?? null,
+        vote: (d.vote?.value ?? null) as DevicesResponse["devices"][number]["vote"],
         temperature: d.temperature?.value ?? null,
         humidity: d.humidity?.value ?? null,
       })),
-    });
+    } satisfies DevicesResponse);
   })
   .get("/:location/live", async (c) => {
     const location = parseLocation(c.req.param("location"));
