@@ -1,0 +1,82 @@
+import { liveFrame, type EventsFrame, type LiveFrame, type LogEvent, type SnapshotFrame } from "../../protocol";
+
+/**
+ * A dashboard's view of a location without the dashboard: one live socket
+ * (`GET /api/v1/locations/{location}/live`), every frame checked against the
+ * contract and kept.
+ */
+export interface LiveClient {
+  /** Every valid frame, in arrival order. */
+  readonly frames: readonly LiveFrame[];
+  /** The events of every events frame, in arrival order (the snapshot's `recent` excluded). */
+  readonly events: readonly LogEvent[];
+  /** Frames that broke the contract (not JSON, or failing the schema), with the reason. */
+  readonly problems: readonly string[];
+  /** The first frame. */
+  readonly snapshot: SnapshotFrame;
+  /** Closes the socket (code 1000) and waits until it is closed. */
+  close(): Promise<void>;
+}
+
+export interface LiveClientOptions {
+  /** Resume after this seq (`?since=`). */
+  since?: number;
+  /**
+   * Called for each events frame with the `performance.now()` at which its
+   * message arrived, taken before parsing (for latency measurements).
+   */
+  onEvents?: (frame: EventsFrame, receivedAt: number) => void;
+  /** How long to wait for the snapshot (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Opens a live socket and resolves once the snapshot arrived. */
+export async function openLive(workerUrl: string, location: string, options: LiveClientOptions = {}): Promise<LiveClient> {
+  const url = new URL(`/api/v1/locations/${encodeURIComponent(location)}/live`, workerUrl.replace(/^http/, "ws"));
+  if (options.since !== undefined) url.searchParams.set("since", String(options.since));
+  const socket = new WebSocket(url);
+  const frames: LiveFrame[] = [];
+  const events: LogEvent[] = [];
+  const problems: string[] = [];
+  const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));
+
+  const snapshot = await new Promise<SnapshotFrame>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no snapshot from ${url} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+    socket.addEventListener("error", () => reject(new Error(`live socket ${url} failed`)));
+    socket.addEventListener("close", (e) => reject(new Error(`live socket ${url} closed before its snapshot (${e.code} ${e.reason})`)));
+    socket.addEventListener("message", (message) => {
+      const receivedAt = performance.now();
+      if (typeof message.data !== "string") return void problems.push("binary frame");
+      let json: unknown;
+      try {
+        json = JSON.parse(message.data);
+      } catch {
+        return void problems.push(`not JSON: ${message.data.slice(0, 200)}`);
+      }
+      const parsed = liveFrame.safeParse(json);
+      if (!parsed.success) return void problems.push(`${parsed.error.message.slice(0, 500)} in ${message.data.slice(0, 200)}`);
+      const frame = parsed.data;
+      if (frames.length === 0 && frame.type !== "snapshot") problems.push(`first frame is ${frame.type}, not snapshot`);
+      frames.push(frame);
+      if (frame.type === "snapshot") {
+        clearTimeout(timer);
+        resolve(frame);
+      } else {
+        events.push(...frame.events);
+        options.onEvents?.(frame, receivedAt);
+      }
+    });
+  });
+
+  return {
+    frames,
+    events,
+    problems,
+    snapshot,
+    close: async () => {
+      if (socket.readyState === WebSocket.CLOSED) return;
+      socket.close(1000);
+      await closed;
+    },
+  };
+}
