@@ -1,9 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, LogEvent, Rule, ScoreWindow } from "../protocol";
+import { DEFAULT_RULES, type ActiveAlert, type EventsPage, type HourSummary, type IngestEvent, type LocationSummary, type LogEvent, type Rule, type ScoreWindow } from "../protocol";
 import { CLOSE, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState, ReadingFact } from "../domain/projections";
 import { decide, deviceWindows, rulesReplaced } from "../domain/rules";
+import { hourlySeries, scoreWindowAt } from "../domain/window";
 import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
 import { EventLog, readingEntry, readingFact, toLogEvent, type NewEntry } from "./location/event-log";
@@ -43,6 +44,12 @@ export interface WriteStats {
   rowsWritten: number;
 }
 
+interface Stores {
+  log: EventLog;
+  projections: ProjectionStore;
+  actions: ActionStore;
+}
+
 export interface DeliveryResult {
   recorded: number;
   duplicates: number;
@@ -63,20 +70,43 @@ export interface DeliveryResult {
  * with `idFromName` cannot read its own name back.
  */
 export class LocationStream extends DurableObject<Env> {
-  private readonly log: EventLog;
-  private readonly projections: ProjectionStore;
-  private readonly actions: ActionStore;
+  /**
+   * The location's tables, created by its first write. Until then every read
+   * answers "empty" without touching storage, so reading (or watching) a
+   * location nobody wrote to creates nothing.
+   */
+  private stores: Stores | null = null;
   private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0 };
-  private registered: boolean;
+  private registered = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, LOCATION_MIGRATIONS);
-    this.log = new EventLog(ctx.storage.sql);
-    this.projections = new ProjectionStore(ctx.storage.sql);
-    this.actions = new ActionStore(ctx.storage.sql);
-    this.registered = ctx.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
+    const created = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+    if (created) this.open();
     enablePingAutoResponse(ctx);
+  }
+
+  /** Creates (or migrates) the schema and loads the stores; idempotent. */
+  private open(): Stores {
+    if (this.stores) return this.stores;
+    const { storage } = this.ctx;
+    migrate(storage, LOCATION_MIGRATIONS);
+    this.registered = storage.sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
+    return (this.stores = {
+      log: new EventLog(storage.sql),
+      projections: new ProjectionStore(storage.sql),
+      actions: new ActionStore(storage.sql),
+    });
+  }
+
+  private get log(): EventLog {
+    return this.open().log;
+  }
+  private get projections(): ProjectionStore {
+    return this.open().projections;
+  }
+  private get actions(): ActionStore {
+    return this.open().actions;
   }
 
   /**
@@ -123,6 +153,7 @@ export class LocationStream extends DurableObject<Env> {
 
   /** Records what the bridge published; a repeated report changes nothing. */
   recordDeliveries(location: string, deliveries: { id: string; deliveredAt: number }[]): DeliveryResult {
+    if (!this.stores) return { recorded: 0, duplicates: 0, unknown: deliveries.map((d) => d.id) };
     const result: DeliveryResult = { recorded: 0, duplicates: 0, unknown: [] };
     this.commit(location, () => {
       const entries: NewEntry[] = [];
@@ -143,6 +174,7 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   summary(location: string): LocationSummary {
+    if (!this.stores) return { location, head: 0, lastEventAt: null, window: scoreWindowAt([], Date.now()) };
     return {
       location,
       head: this.log.head,
@@ -152,28 +184,34 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   hourly(from: number, to: number): HourSummary[] {
+    if (!this.stores) return hourlySeries([], from, to);
     return this.projections.hourly(from, to);
   }
 
   events(after: number, limit: number): EventsPage {
+    if (!this.stores) return { events: [], next: null };
     const events = this.log.range(after, limit);
     const last = events.at(-1)?.seq ?? after;
     return { events, next: last < this.log.head ? last : null };
   }
 
   devices(): DeviceState[] {
+    if (!this.stores) return [];
     return this.projections.devices();
   }
 
   rules(): { rules: Rule[]; seq: number | null } {
+    if (!this.stores) return { rules: DEFAULT_RULES, seq: null };
     return { rules: this.actions.rules, seq: this.actions.rulesSeq };
   }
 
   alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
+    if (!this.stores) return { alerts: [], commands: [] };
     return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(SNAPSHOT_RECENT) };
   }
 
   pendingCommands(after: number, limit: number): CommandState[] {
+    if (!this.stores) return [];
     return this.actions.pending(after, limit);
   }
 
@@ -183,6 +221,7 @@ export class LocationStream extends DurableObject<Env> {
 
   /** Drops every projection and rebuilds it from the log, in one transaction. */
   rebuild(): RebuildResult {
+    if (!this.stores) return { events: 0, rowsWritten: 0 };
     const meter = new WriteMeter(this.ctx.storage.sql);
     try {
       this.ctx.storage.transactionSync(() => {
@@ -206,6 +245,7 @@ export class LocationStream extends DurableObject<Env> {
 
   /** Projection rows, for tests comparing incremental and rebuilt state. */
   projectionRows(): Record<string, unknown[]> {
+    if (!this.stores) return {};
     return { ...this.projections.dump(), ...this.actions.dump() };
   }
 
@@ -225,10 +265,10 @@ export class LocationStream extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [LIVE_TAG]);
     server.serializeAttachment({ connectedAt: Date.now(), since } satisfies LiveAttachment);
 
-    const head = this.log.head;
+    const head = this.stores?.log.head ?? 0;
     const window = this.window();
-    sendFrame(server, { type: "snapshot", location, head, window, recent: this.log.recent(SNAPSHOT_RECENT) });
-    if (since !== null) {
+    sendFrame(server, { type: "snapshot", location, head, window, recent: this.stores?.log.recent(SNAPSHOT_RECENT) ?? [] });
+    if (since !== null && this.stores) {
       for (const frame of backlogFrames(location, head, since, window, (a, l) => this.log.range(a, l))) sendFrame(server, frame);
     }
     return new Response(null, { status: 101, webSocket: client });
@@ -290,7 +330,7 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   private window(): ScoreWindow {
-    return this.projections.window(Date.now());
+    return this.stores ? this.stores.projections.window(Date.now()) : scoreWindowAt([], Date.now());
   }
 
   /** Adds this location to the directory once; retried on the next append if it fails. */

@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, expectError, locationPath, parsed } from "./support/api";
@@ -51,5 +52,23 @@ describe("static dashboard (the ASSETS binding)", () => {
     const deep = await env.ASSETS.fetch("https://hub.test/locations/MTC");
     expect(deep.status).toBe(200);
     expect(await deep.text()).toBe(html);
+  });
+});
+
+describe("reading a location nobody wrote to", () => {
+  it("answers empty from every read route and creates no storage", async () => {
+    const location = "never-written";
+    for (const path of ["", "/hourly", "/events", "/devices", "/rules", "/alerts"]) {
+      expect((await api(locationPath(location, path))).status).toBe(200);
+    }
+    const live = await api(locationPath(location, "/live"), { headers: { Upgrade: "websocket" } });
+    expect(live.status).toBe(101);
+    live.webSocket!.accept();
+    live.webSocket!.close(1000);
+    const stub = env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
+    const tables = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
+    );
+    expect(tables).toEqual([]);
   });
 });
