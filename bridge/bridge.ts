@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { CheckpointStore } from "@azure/event-hubs";
-import { SqliteCheckpointStore } from "./azure/checkpoint-store";
-import { EventHubSource, type EventHubSubscriber } from "./azure/event-hub-source";
+import type { EventHubSubscriber } from "./azure/event-hub-source";
 import { createBridgeMetrics, type BridgeMetrics } from "./bridge-metrics";
 import { parseConfig, redacted, type BridgeConfig, type BridgeConfigInput } from "./config";
 import { DeadLetterFile } from "./dead-letters";
@@ -106,6 +105,9 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     );
     source = mqtt;
   } else {
+    // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.
+    const { SqliteCheckpointStore } = await import("./azure/checkpoint-store");
+    const { EventHubSource } = await import("./azure/event-hub-source");
     const store = new SqliteCheckpointStore(db);
     const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
     source = new EventHubSource(client, intake, outbox, sender, log.child({ part: "eventhub" }));

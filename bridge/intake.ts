@@ -62,10 +62,26 @@ export class Intake {
       this.metrics.deferred.inc();
       return "full";
     }
-    const row = this.outbox.add(JSON.stringify(result.event), position);
+    this.outbox.add(JSON.stringify(result.event), position);
     this.metrics.spooled.inc();
-    this.sender.spooled(row);
     return "spooled";
+  }
+
+  /**
+   * Opens one outbox transaction for the messages that follow: they are
+   * durable only at `commit`, so the source must hold their acknowledgements
+   * until then. Many messages per commit is what makes the bridge fast.
+   */
+  begin(): void {
+    this.outbox.begin();
+  }
+
+  commit(): void {
+    this.outbox.commit();
+  }
+
+  rollback(): void {
+    this.outbox.rollback();
   }
 
   /** Takes a message the source could not even read as a device message (e.g. a topic of the wrong shape): dead-letters it. */

@@ -5,7 +5,6 @@ import {
   deviceMessageBody,
   eventId,
   formatIssues,
-  isoString,
   type IngestEventInput,
 } from "../protocol";
 import { findRoute, type Route, type TemperatureUnit } from "./routes";
@@ -103,7 +102,8 @@ export function normalize(message: DeviceMessage, ctx: NormalizeContext): Normal
     id,
     deviceId: message.deviceId,
     location,
-    occurredAt: isoString(ts ?? message.receivedAt),
+    // Epoch ms (the contract takes it as well as ISO 8601): cheaper to check here and at the worker.
+    occurredAt: ts ?? message.receivedAt,
     ...(vote === undefined ? {} : { vote }),
     ...(temperature === undefined ? {} : { temperature: unit === "F" ? fahrenheitToCelsius(temperature) : temperature }),
     ...(humidity === undefined ? {} : { humidity }),

@@ -68,13 +68,14 @@ export class Sender {
     this.untakenCount = outbox.depth;
     this.untakenBytes = outbox.bytesAtOpen;
     this.oldestUntakenAt = 0; // whatever survived a restart is due at once
+    outbox.onSpooled((rows) => this.spooled(rows));
   }
 
-  /** Called after each `outbox.add`. */
-  spooled(row: OutboxRow): void {
+  /** Rows just committed to the outbox. */
+  private spooled(rows: OutboxRow[]): void {
     if (this.untakenCount === 0) this.oldestUntakenAt = Date.now();
-    this.untakenCount++;
-    this.untakenBytes += row.bytes;
+    this.untakenCount += rows.length;
+    for (const row of rows) this.untakenBytes += row.bytes;
     this.pump();
   }
 

@@ -59,15 +59,18 @@ export function parsePropertyBag(encoded: string): { ok: true; bag: Record<strin
     const rawKey = eq === -1 ? pair : pair.slice(0, eq);
     const rawValue = eq === -1 ? "" : pair.slice(eq + 1);
     try {
-      const key = decodeURIComponent(rawKey);
+      const key = decode(rawKey);
       if (key === "") return { ok: false, error: `property bag has an entry without a name: "${pair.slice(0, 100)}"` };
-      bag[key] = decodeURIComponent(rawValue);
+      bag[key] = decode(rawValue);
     } catch {
       return { ok: false, error: `property bag entry "${pair.slice(0, 100)}" is not valid URL encoding` };
     }
   }
   return { ok: true, bag };
 }
+
+/** Most bag entries hold no escape at all; skip the decoder for them (it runs per message). */
+const decode = (s: string): string => (s.includes("%") ? decodeURIComponent(s) : s);
 
 /**
  * The JSON body. Readings are checked here except the temperature range,

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { SYSTEM_PROPERTIES, parseTelemetryTopic } from "../../protocol";
 import { sleep } from "../backoff";
 import type { Intake } from "../intake";
@@ -16,15 +17,24 @@ const DISK_RETRY_MS = 1000;
 
 /**
  * Device telemetry from an MQTT broker (Azure IoT Hub topic convention).
- * Each message is spooled or dead-lettered before mqtt.js sends its PUBACK;
- * when the outbox is full it is left unacknowledged and, once there is room,
- * the connection is reopened so the broker sends it again.
+ *
+ * Each message is spooled or dead-lettered before its PUBACK leaves. mqtt.js
+ * hands over one message at a time and writes the PUBACK as soon as the
+ * handler says so; to commit many messages at once, the messages that arrive
+ * in one turn of the event loop go into one outbox transaction while the
+ * socket is corked, so their PUBACKs sit in the process until the commit
+ * (then uncork sends them). If the process dies first, no PUBACK has left and
+ * the broker redelivers. When the outbox is full a message is left
+ * unacknowledged and, once there is room, the connection is reopened so the
+ * broker sends it again.
  */
 export class MqttTelemetrySource implements Source {
   readonly connection: MqttConnection;
   private subscribed = false;
   private stopping = false;
   private redeliveryPending = false;
+  /** The socket corked for the open outbox transaction, if any. */
+  private corked: Writable | undefined;
 
   constructor(
     private readonly options: MqttTelemetryOptions,
@@ -41,6 +51,7 @@ export class MqttTelemetrySource implements Source {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.commit();
     await this.connection.close();
   }
 
@@ -62,6 +73,7 @@ export class MqttTelemetrySource implements Source {
 
   private onPublish(topic: string, payload: Buffer | string, done: (error?: Error) => void): void {
     if (this.stopping) return done(new Error("stopping"));
+    if (!this.corked) this.open();
     const body = typeof payload === "string" ? Buffer.from(payload) : payload;
     const parsed = parseTelemetryTopic(topic);
     try {
@@ -80,6 +92,31 @@ export class MqttTelemetrySource implements Source {
       this.scheduleRedelivery(DISK_RETRY_MS);
       done(error as Error);
     }
+  }
+
+  /** Opens an outbox transaction and holds every write to the broker until `commit` (the end of this event-loop turn). */
+  private open(): void {
+    const stream = this.connection.client.stream;
+    this.intake.begin();
+    stream.cork();
+    this.corked = stream;
+    setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    const stream = this.corked;
+    if (!stream) return;
+    this.corked = undefined;
+    try {
+      this.intake.commit();
+    } catch (error) {
+      this.intake.rollback();
+      this.log.error("could not commit the outbox; dropping the connection so the broker redelivers", { error });
+      // Destroying the socket discards the PUBACKs held in it: nothing of this transaction was acknowledged.
+      stream.destroy();
+      return;
+    }
+    stream.uncork();
   }
 
   /** Once the outbox has room again, reconnect so the broker redelivers what was left unacknowledged. */

@@ -57,4 +57,38 @@ describe("outbox", () => {
     first.close();
     openStateDb(d, "normal").close();
   });
+
+  it("commits many rows in one transaction: readers and listeners see them only at commit; removals wait for it", () => {
+    const outbox = new Outbox(openStateDb(dir(), "normal"));
+    const seen: number[][] = [];
+    outbox.onSpooled((rows) => seen.push(rows.map((r) => r.seq)));
+    outbox.add('"a"');
+    outbox.begin();
+    outbox.add('"b"');
+    outbox.add('"c"');
+    expect(outbox.readAfter(0, 10).map((r) => r.seq)).toEqual([1]);
+    expect(outbox.depth).toBe(3); // counts toward the limit at once
+    outbox.remove(1, 1);
+    expect(outbox.depth).toBe(3);
+    outbox.commit();
+    expect(seen).toEqual([[1], [2, 3]]);
+    expect(outbox.readAfter(0, 10).map((r) => r.seq)).toEqual([2, 3]);
+    expect(outbox.depth).toBe(2);
+    outbox.close();
+  });
+
+  it("rolls a failed transaction back as if it never happened", () => {
+    const d = dir();
+    const outbox = new Outbox(openStateDb(d, "normal"));
+    outbox.add('"a"');
+    outbox.begin();
+    outbox.add('"b"');
+    outbox.rollback();
+    expect(outbox.depth).toBe(1);
+    expect(outbox.add('"c"').seq).toBe(2);
+    outbox.close();
+    const reopened = new Outbox(openStateDb(d, "normal"));
+    expect(reopened.readAfter(0, 10).map((r) => r.event)).toEqual(['"a"', '"c"']);
+    reopened.close();
+  });
 });

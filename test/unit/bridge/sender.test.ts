@@ -92,7 +92,7 @@ function harness(url: string, options: Partial<SenderOptions> = {}) {
   const add = (count: number, extra: Record<string, unknown> = {}) => {
     for (let i = 0; i < count; i++) {
       const id = `e${++n}`;
-      sender.spooled(outbox.add(JSON.stringify({ id, deviceId: "d", location: "MTC", occurredAt: "2025-01-01T00:00:00.000Z", vote: 1, ...extra })));
+      outbox.add(JSON.stringify({ id, deviceId: "d", location: "MTC", occurredAt: "2025-01-01T00:00:00.000Z", vote: 1, ...extra }));
     }
   };
   const deadLetterLines = () => {

@@ -40,7 +40,7 @@ describe("simulator", () => {
     expect(m.topic).toMatch(/^devices\/sim-mtc-1\/messages\/events\/%24\.mid=[0-9a-f-]{36}&%24\.ct=application%2Fjson&%24\.ce=utf-8&location=MTC$/);
     expect(JSON.parse(m.body)).toEqual({ vote: 1, temperature: 21.4, humidity: 40.2, ts: "2025-01-15T12:00:00.000Z" });
     const r = normalizeMessage(m.topic, m.body);
-    expect(r.ok && r.event).toMatchObject({ deviceId: "sim-mtc-1", location: "MTC", vote: 1, occurredAt: "2025-01-15T12:00:00.000Z" });
+    expect(r.ok && r.event).toMatchObject({ deviceId: "sim-mtc-1", location: "MTC", vote: 1, occurredAt: now });
     const parsed = parseTelemetryTopic(m.topic);
     expect(r.ok && r.event.id).toBe(parsed.ok ? parsed.topic.bag["$.mid"] : null);
 
