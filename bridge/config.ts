@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { INGEST_LIMITS, TELEMETRY_TOPIC_FILTER, locationName } from "../protocol";
-import { LOG_LEVELS } from "./log";
+import { LOG_LEVELS, redactUrl } from "./log";
 import {
   MQTT_URL_PROTOCOLS,
   mqttProtocolVersion,
@@ -159,7 +159,7 @@ export const OPTIONS = {
   outboxSync: {
     env: "OUTBOX_SYNC",
     group: "State",
-    help: "`normal`: a spooled message survives the bridge being killed; `full`: also power loss (an fsync per message, much slower).",
+    help: "`normal`: a spooled message survives the bridge being killed; `full`: also power loss (an fsync per commit, slower).",
     default: "normal",
     schema: z.enum(OUTBOX_SYNC_MODES, { error: "must be normal or full" }),
   },
@@ -260,5 +260,5 @@ export const helpText = (): string =>
 
 /** The configuration as it is safe to log: secrets replaced by "***". */
 export function redacted(config: BridgeConfig): Record<string, unknown> {
-  return { ...redact(OPTIONS, config), routes: config.routes.length };
+  return { ...redact(OPTIONS, config), mqttUrl: redactUrl(config.mqttUrl), routes: config.routes.length };
 }

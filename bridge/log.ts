@@ -43,3 +43,14 @@ function errorReplacer(_key: string, value: unknown): unknown {
   }
   return value;
 }
+
+/** A URL without its password, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

@@ -69,8 +69,11 @@ export function readCli<T extends OptionTable>(table: T, argv: readonly string[]
       if (eq === -1 && arg.startsWith("--") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) i++; // its value
       continue;
     }
-    const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) problems.push(`${describeOption(table[key]!)}: needs a value`);
+    const spec = table[key]!;
+    // A true/false option may stand alone: `--print-routes` means `--print-routes true`.
+    const bare = eq === -1 && spec.schema === bool && (argv[i + 1] === undefined || argv[i + 1]!.startsWith("--"));
+    const value = bare ? "true" : eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    if (value === undefined) problems.push(`${describeOption(spec)}: needs a value`);
     else input[key] = value;
   }
   if (problems.length) throw new OptionsError(problems);

@@ -8,7 +8,7 @@ import type { OutboxSync } from "./config";
  * `normal`: a commit survives the process being killed (the WAL write is in the
  * OS before PUBACK) but the last commits may roll back on power loss;
  * `full`: every commit is fsynced, surviving power loss at the cost of one
- * fsync per message.
+ * fsync per commit.
  */
 export function openStateDb(stateDir: string, sync: OutboxSync): DatabaseSync {
   mkdirSync(stateDir, { recursive: true });

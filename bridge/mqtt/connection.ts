@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import mqtt, { type IClientOptions, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from "mqtt";
 import { backoffDelay } from "../backoff";
-import type { Logger } from "../log";
+import { redactUrl, type Logger } from "../log";
 
 export interface MqttConnectionOptions {
   url: string;
@@ -107,16 +107,5 @@ export class MqttConnection {
   async close(): Promise<void> {
     this.closing = true;
     await this.client.endAsync(false);
-  }
-}
-
-/** The URL without its password, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url;
   }
 }

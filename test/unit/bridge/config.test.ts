@@ -129,10 +129,11 @@ describe("bridge configuration", () => {
   });
 
   it("never logs secrets", () => {
-    const c = cli([], { INGEST_TOKEN: "s3cret", MQTT_PASSWORD: "pw" });
+    const c = cli([], { INGEST_TOKEN: "s3cret", MQTT_PASSWORD: "pw", MQTT_URL: "mqtts://bridge:urlsecret@broker:8883" });
     const shown = JSON.stringify(redacted(c));
     expect(shown).not.toContain("s3cret");
     expect(shown).not.toContain('"pw"');
+    expect(shown).not.toContain("urlsecret");
     expect(redacted(c).ingestToken).toBe("***");
   });
 

@@ -100,6 +100,8 @@ describe("simulator", () => {
       "--qos: must be at most 1",
     ]);
     expect(problems(["--locations", "MTC,MTC"])).toEqual(["--locations: locations must be distinct"]);
+    const bare = readCli(SIMULATOR_OPTIONS, ["--print-routes", "--mode", "original", "--listen-commands", "false"], {});
+    expect(!bare.help && parseSimulatorOptions(bare.input)).toMatchObject({ printRoutes: true, mode: "original", listenCommands: false });
     expect(parseSimulatorOptions({ mqttUrl: "mqtt://h:1", rate: "0.5" })).toMatchObject({ rate: 0.5, devices: 9, locations: ["MTC", "Malvern", "Paoli"], mode: "azure", listenCommands: true });
     const help = simulatorHelp();
     for (const flag of ["--mqtt-url", "--devices", "--locations", "--rate", "--count", "--duration", "--mode", "--location-in", "--print-routes", "--listen-commands"]) expect(help).toContain(flag);
