@@ -11,7 +11,9 @@
  *   persistent session while it is stopped; the clock runs from its start to
  *   the last acknowledgement.
  * "steady msg/s" is the rate between 10 % and 90 % acknowledged (no warm-up
- * or tail). Every run checks that the worker acknowledged each message once.
+ * or tail); "bridge CPU µs/msg" is the bridge process's own CPU time per
+ * message (so 1e6 / it is what one core could carry, whatever else runs on
+ * the machine). Every run checks that the worker acknowledged each message once.
  *
  *   npm run bench:bridge [-- --messages 100000 --devices 100]
  */
@@ -35,6 +37,12 @@ const total = Number(args.messages);
 const devices = Number(args.devices);
 const LOCATIONS = ["MTC", "Malvern", "Paoli"];
 const VOTES = [0, 0.5, 1] as const;
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux; clock ticks are 1/100 s). */
+const cpuSeconds = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 
 /** Peak resident set of a process, from /proc (Linux). */
 const peakRssMb = (pid: number): number => {
@@ -94,6 +102,7 @@ try {
       started = performance.now();
       void publishAll(broker.url, messages);
     }
+    const cpuBefore = cpuSeconds(bridge.child.pid!);
     await waitFor(
       `${total} acknowledged (${scenario})`,
       async () => {
@@ -110,6 +119,7 @@ try {
     const steady = (p90.n - p10.n) / ((p90.at - p10.at) / 1000);
     const m = await scrape(httpPort);
     const rss = peakRssMb(bridge!.child.pid!);
+    const cpuPerMessageUs = ((cpuSeconds(bridge!.child.pid!) - cpuBefore) / total) * 1e6;
     await bridge!.kill("SIGTERM");
     rows.push({
       scenario,
@@ -118,6 +128,7 @@ try {
       "msg/s": Math.round(total / seconds),
       "steady msg/s": Math.round(steady),
       "peak RSS MB": Math.round(rss),
+      "bridge CPU µs/msg": Math.round(cpuPerMessageUs),
       requests: m.get('bridge_ingest_requests_total{status="200"}') ?? 0,
       "stored once": m.get("bridge_events_acknowledged_total") === total && (m.get("bridge_events_duplicate_total") ?? 0) === 0 ? "yes" : "NO",
       "dead letters": [...m].filter(([k]) => k.startsWith("bridge_dead_letters_total")).reduce((s, [, v]) => s + v, 0),

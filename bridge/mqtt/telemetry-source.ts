@@ -12,6 +12,14 @@ export interface MqttTelemetryOptions extends MqttConnectionOptions {
   filter: string;
 }
 
+/**
+ * Messages taken per event-loop turn (one outbox transaction). Without a
+ * bound, a busy broker connection can keep the loop reading for seconds
+ * (libuv reads a readable socket many times per turn), starving the sender's
+ * HTTP responses; stopping mqtt.js after this many lets everything else run.
+ */
+const MAX_MESSAGES_PER_TURN = 500;
+
 /** Pause before reconnecting after the outbox could not be written (so a broken disk does not spin). */
 const DISK_RETRY_MS = 1000;
 
@@ -35,6 +43,10 @@ export class MqttTelemetrySource implements Source {
   private redeliveryPending = false;
   /** The socket corked for the open outbox transaction, if any. */
   private corked: Writable | undefined;
+  /** Messages taken in the open transaction. */
+  private inTurn = 0;
+  /** Lets mqtt.js go on after a turn that reached MAX_MESSAGES_PER_TURN. */
+  private afterCommit: (() => void) | undefined;
 
   constructor(
     private readonly options: MqttTelemetryOptions,
@@ -74,23 +86,25 @@ export class MqttTelemetrySource implements Source {
   private onPublish(topic: string, payload: Buffer | string, done: (error?: Error) => void): void {
     if (this.stopping) return done(new Error("stopping"));
     if (!this.corked) this.open();
+    // The last message a turn takes waits for the commit: mqtt.js reads no further until then (see MAX_MESSAGES_PER_TURN).
+    const next = ++this.inTurn < MAX_MESSAGES_PER_TURN ? done : (error?: Error) => (this.afterCommit = () => done(error));
     const body = typeof payload === "string" ? Buffer.from(payload) : payload;
     const parsed = parseTelemetryTopic(topic);
     try {
       if (!parsed.ok) {
         this.intake.poison("topic", [parsed.error], { topic }, body);
-        return done();
+        return next();
       }
       const result = this.intake.accept(toDeviceMessage(parsed.topic.deviceId, parsed.topic.bag, body), { topic });
       if (result === "full") {
         this.scheduleRedelivery(0);
-        return done(new Error("outbox full"));
+        return next(new Error("outbox full"));
       }
-      done();
+      next();
     } catch (error) {
       this.log.error("could not spool a message; leaving it unacknowledged", { topic, error });
       this.scheduleRedelivery(DISK_RETRY_MS);
-      done(error as Error);
+      next(error as Error);
     }
   }
 
@@ -107,6 +121,9 @@ export class MqttTelemetrySource implements Source {
     const stream = this.corked;
     if (!stream) return;
     this.corked = undefined;
+    this.inTurn = 0;
+    const resume = this.afterCommit;
+    this.afterCommit = undefined;
     try {
       this.intake.commit();
     } catch (error) {
@@ -117,6 +134,7 @@ export class MqttTelemetrySource implements Source {
       return;
     }
     stream.uncork();
+    resume?.();
   }
 
   /** Once the outbox has room again, reconnect so the broker redelivers what was left unacknowledged. */
