@@ -95,10 +95,6 @@ export class Outbox {
     return row;
   }
 
-  get inTransaction(): boolean {
-    return this.batch !== null;
-  }
-
   begin(): void {
     if (this.batch) throw new Error("outbox transaction already open");
     this.db.exec("BEGIN");

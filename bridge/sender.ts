@@ -197,6 +197,7 @@ export class Sender {
         await this.deliver(rows.slice(half));
         return;
       }
+      if (this.abort.signal.aborted) return; // stopped while in flight: the rows stay spooled
       this.consecutiveFailures++;
       this.lastError = outcome.reason;
       const delay = outcome.retryAfterMs ?? backoffDelay(attempt, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs });
@@ -236,7 +237,8 @@ export class Sender {
     try {
       res = await fetch(this.options.ingestUrl, {
         method: "POST",
-        headers: { authorization: `Bearer ${this.options.ingestToken}`, "content-type": "application/json" },
+        // The answers are small: compressing them costs both sides more than it saves.
+        headers: { authorization: `Bearer ${this.options.ingestToken}`, "content-type": "application/json", "accept-encoding": "identity" },
         body,
         signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.sendTimeoutMs)]),
       });

@@ -45,10 +45,14 @@ export class MqttConnection {
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
       clean: false,
+      // The owner of a subscription decides when to renew it (after a connection without a kept session).
+      resubscribe: false,
       protocolVersion: options.protocolVersion,
       keepalive: options.keepaliveSeconds,
       reconnectPeriod: options.reconnectMinMs,
       connectTimeout: 10_000,
+      // mqtt.js traces every packet through `debug`; even disabled, that costs more per message than it is worth.
+      log: () => {},
       rejectUnauthorized: options.rejectUnauthorized,
       ...(options.username === undefined ? {} : { username: options.username }),
       ...(options.password === undefined ? {} : { password: options.password }),

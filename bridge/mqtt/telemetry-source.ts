@@ -54,7 +54,13 @@ export class MqttTelemetrySource implements Source {
     private readonly log: Logger,
   ) {
     this.connection = new MqttConnection(options, log, (packet, done) => this.onPublish(packet.topic, packet.payload, done));
-    this.connection.client.once("connect", () => void this.subscribe());
+    // A session the broker kept still holds the subscription; a new one (first start, broker restarted without
+    // persistence, session expired) needs it again, and until the SUBACK the bridge is not healthy.
+    this.connection.client.on("connect", (connack) => {
+      if (connack.sessionPresent && this.subscribed) return;
+      this.subscribed = false;
+      void this.subscribe();
+    });
   }
 
   get connected(): boolean {

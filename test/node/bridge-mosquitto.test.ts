@@ -201,6 +201,32 @@ describe("bridge: mosquitto → bridge → worker", () => {
     expect(a.metrics.spooled.value() + b.metrics.spooled.value()).toBe(3_000);
   });
 
+  it("reconnects and subscribes again when the broker restarts and forgot the session", async () => {
+    const bridge = await startBridge(
+      {
+        mqttUrl: broker.url,
+        mqttClientId: `restart-${process.pid}`,
+        ingestUrl: `${worker.url}/api/v1/ingest`,
+        ingestToken: worker.ingestToken,
+        stateDir: mkdtempSync(join(tmpdir(), "bridge-restart-")),
+        httpPort: 0,
+        mqttReconnectMinMs: 100,
+        mqttReconnectMaxMs: 500,
+      },
+      { log: createLogger({ level: "error", write: () => {} }) },
+    );
+    inProcess.push(bridge);
+    await waitFor("subscribed", () => bridge.health().ok, 10_000);
+    await publishAll(broker.url, [telemetry("restart-1", "restart-before", "Restart")]);
+    await waitFor("the first stored", async () => (await storedReadings(worker.url, "Restart")).length === 1);
+
+    await broker.restart();
+    await waitFor("unhealthy while the broker is away or the subscription is not renewed", () => !bridge.health().ok, 10_000, 10);
+    await waitFor("subscribed again", () => bridge.health().ok, 15_000);
+    await publishAll(broker.url, [telemetry("restart-1", "restart-after", "Restart")]);
+    await waitFor("the second stored", async () => (await storedReadings(worker.url, "Restart")).length === 2);
+  });
+
   it("connects over TLS with MQTT_CA_FILE and a client certificate; without the CA it does not connect", async () => {
     const tls = { MQTT_URL: broker.tlsUrl!, MQTT_CA_FILE: pki.caFile, MQTT_CERT_FILE: pki.clientCertFile, MQTT_KEY_FILE: pki.clientKeyFile };
     const bridge = await run(await env(tls));

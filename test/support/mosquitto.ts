@@ -28,6 +28,8 @@ export interface Mosquitto {
   configPath: string;
   /** Stops mosquitto (SIGTERM, then SIGKILL after 5 s). Sessions are in memory and end with it. */
   stop(): Promise<void>;
+  /** Stops and starts it again on the same port(s) and config: every session and queued message is gone. */
+  restart(): Promise<void>;
   /** Everything mosquitto logged, for failing tests to show. */
   output(): string;
 }
@@ -64,20 +66,33 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     ].join("\n") + "\n",
   );
   let log = "";
-  const child: ChildProcess = spawn(MOSQUITTO_BIN, ["-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${log}`);
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`mosquitto did not listen on ${port} within 10 s:\n${log}`);
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const start = async () => {
+    child = spawn(MOSQUITTO_BIN, ["-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
+    const running = child;
+    exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+    const deadline = Date.now() + 10_000;
+    while (!(await accepts(port))) {
+      if (running.exitCode !== null) throw new Error(`mosquitto exited with ${running.exitCode}:\n${log}`);
+      if (Date.now() > deadline) {
+        running.kill("SIGKILL");
+        throw new Error(`mosquitto did not listen on ${port} within 10 s:\n${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  };
+  const halt = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  await start();
 
   return {
     url: `mqtt://127.0.0.1:${port}`,
@@ -85,13 +100,12 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     ...(tlsPort ? { tlsUrl: `mqtts://127.0.0.1:${tlsPort}` } : {}),
     configPath,
     output: () => log,
+    restart: async () => {
+      await halt();
+      await start();
+    },
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
