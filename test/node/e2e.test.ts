@@ -10,6 +10,7 @@ import { parseTelemetryTopic, type LogEvent, type ReadingEvent } from "../../pro
 import { deviceList, routesFor, startSimulator, type SimulatedDevice, type Simulator } from "../../simulator/simulator";
 import { launchBrowser, watchPage } from "../support/browser";
 import { openLive, type LiveClient } from "../support/live-client";
+import { createParts } from "../support/parts";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 import { startMosquitto, type Mosquitto } from "../support/mosquitto";
 import { storedEvents, waitFor } from "./bridge-harness";
@@ -36,20 +37,8 @@ interface Published {
   payload: string;
 }
 
-/** Whatever was started, stopped in reverse order in afterAll, even when a step failed. */
-const cleanups: (() => Promise<unknown>)[] = [];
-async function started<T>(starting: Promise<T>, stop: (t: T) => Promise<unknown>): Promise<T> {
-  const part = await starting;
-  cleanups.push(() => stop(part));
-  return part;
-}
-/** Like Promise.all, but waits for every start to settle first, so nothing that started is left unregistered. */
-async function allStarted<T extends readonly unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(starts);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) throw failed.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
+/** Everything started, stopped in afterAll even when a step failed. */
+const parts = createParts();
 
 let broker: Mosquitto;
 let worker: LocalWorker;
@@ -86,7 +75,7 @@ function publishedRecorder(devices: readonly SimulatedDevice[], unit: "C" | "F")
 function simulate(options: { prefix: string; mode: "azure" | "original"; devices: number; rate: number; count: number; seed: number }): Promise<Simulator> {
   const devices = deviceList(options.prefix, LOCATIONS, options.devices);
   const log = createLogger({ level: "debug", write: publishedRecorder(devices, options.mode === "original" ? "F" : "C") });
-  return started(
+  return parts.start(
     startSimulator(
       {
         mqttUrl: broker.url,
@@ -117,17 +106,17 @@ async function redeliver(messages: readonly Published[]): Promise<void> {
 
 beforeAll(async () => {
   const stateDir = mkdtempSync(join(tmpdir(), "e2e-bridge-"));
-  cleanups.push(async () => rmSync(stateDir, { recursive: true, force: true }));
-  [broker, worker, browser] = await allStarted<[Mosquitto, LocalWorker, Browser]>([
-    started(startMosquitto(), (b) => b.stop()),
-    started(startLocalWorker(), (w) => w.dispose()),
-    started(launchBrowser(), (b) => b.close()),
+  parts.add(async () => rmSync(stateDir, { recursive: true, force: true }));
+  [broker, worker, browser] = await parts.startAll<[Mosquitto, LocalWorker, Browser]>([
+    parts.start(startMosquitto(), (b) => b.stop()),
+    parts.start(startLocalWorker(), (w) => w.dispose()),
+    parts.start(launchBrowser(), (b) => b.close()),
   ]);
 
   // The original devices send °F and name no location: the bridge's routes say where they are.
   const routesFile = join(stateDir, "routes.json");
   writeFileSync(routesFile, JSON.stringify(routesFor({ devicePrefix: "orig", locations: [...LOCATIONS], mode: "original" })));
-  bridge = await started(
+  bridge = await parts.start(
     startBridge(
       {
         mqttUrl: broker.url,
@@ -147,7 +136,7 @@ beforeAll(async () => {
   // Watchers first: they must see the whole stream live, from an empty location.
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
   for (const location of LOCATIONS) {
-    live.set(location, await started(openLive(worker.url, location), (c) => c.close()));
+    live.set(location, await parts.start(openLive(worker.url, location), (c) => c.close()));
     const page = await context.newPage();
     const seen = watchPage(page);
     await page.goto(`${worker.url}/locations/${encodeURIComponent(location)}`);
@@ -179,17 +168,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  const failures: unknown[] = [];
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (e) {
-      failures.push(e);
-    }
-  }
-  if (failures.length) throw new AggregateError(failures, "stopping the parts failed");
-});
+afterAll(() => parts.stopAll());
 
 const publishedAt = (location: string) => published.filter((m) => m.location === location);
 const isReading = (e: LogEvent): e is ReadingEvent => e.type === "reading";
