@@ -27,6 +27,9 @@ export function createBridgeMetrics(gauges: BridgeGauges) {
     outboxDepth: r.gauge("bridge_outbox_depth", "Events spooled and not yet acknowledged by the worker.", gauges.outboxDepth),
     connected: r.gauge("bridge_source_connected", "1 while the source (broker or Event Hub) is connected.", () => (gauges.sourceConnected() ? 1 : 0)),
     rss: r.gauge("process_resident_memory_bytes", "Resident memory of the bridge process.", () => process.memoryUsage.rss()),
+    heapTotal: r.gauge("nodejs_heap_size_total_bytes", "V8 heap reserved.", () => process.memoryUsage().heapTotal),
+    heapUsed: r.gauge("nodejs_heap_size_used_bytes", "V8 heap in use.", () => process.memoryUsage().heapUsed),
+    external: r.gauge("nodejs_external_memory_bytes", "Memory of objects outside the V8 heap (buffers).", () => process.memoryUsage().external),
   };
 }
 

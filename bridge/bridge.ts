@@ -110,7 +110,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     const { EventHubSource } = await import("./azure/event-hub-source");
     const store = new SqliteCheckpointStore(db);
     const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
-    source = new EventHubSource(client, intake, outbox, sender, log.child({ part: "eventhub" }));
+    source = new EventHubSource(client, store, intake, outbox, sender, log.child({ part: "eventhub" }));
   }
   sender.start();
   log.info("bridge started", { httpPort: http.port, outboxDepth: outbox.depth, config: redacted(config) });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import {
   earliestEventPosition,
+  type CheckpointStore,
   type PartitionContext,
   type ReceivedEventData,
   type Subscription,
@@ -87,9 +88,10 @@ function toBody(body: unknown): DeviceMessage["body"] {
 export const hubKey = (namespace: string, hub: string): string =>
   createHash("sha256").update(`${namespace}/${hub}`).digest("hex").slice(0, 12);
 
+/** Where a taken event sits in its partition: all a checkpoint needs (the event itself is not kept). */
 interface Received {
   sequence: number;
-  event: ReceivedEventData;
+  offset: string;
 }
 
 /**
@@ -110,6 +112,7 @@ export class EventHubSource implements Source {
 
   constructor(
     private readonly client: EventHubSubscriber,
+    private readonly checkpoints: CheckpointStore,
     private readonly intake: Intake,
     private readonly outbox: Outbox,
     sender: Sender,
@@ -166,7 +169,7 @@ export class EventHubSource implements Source {
           if (this.stopping) return;
         }
       }
-      taken.push({ sequence: event.sequenceNumber, event });
+      taken.push({ sequence: event.sequenceNumber, offset: event.offset });
     }
     this.checkpoint(partition);
   }
@@ -182,9 +185,16 @@ export class EventHubSource implements Source {
       let n = 0;
       while (n < taken.length && (pending === null || taken[n]!.sequence < pending)) n++;
       if (n === 0) return;
-      const last = taken[n - 1]!.event;
+      const last = taken[n - 1]!;
       try {
-        await context.updateCheckpoint(last);
+        await this.checkpoints.updateCheckpoint({
+          fullyQualifiedNamespace: context.fullyQualifiedNamespace,
+          eventHubName: context.eventHubName,
+          consumerGroup: context.consumerGroup,
+          partitionId: partition,
+          sequenceNumber: last.sequence,
+          offset: last.offset,
+        });
         taken.splice(0, n);
       } catch (error) {
         this.log.warn("checkpoint failed; will retry with the next acknowledgement", { partition, error });

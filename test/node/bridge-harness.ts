@@ -118,10 +118,10 @@ export interface BridgeProcess {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the bridge CLI exactly as a user would (`bin/happy-hub-bridge.mjs`) with `env` and `args`. */
+/** Runs the bridge CLI as docs/BRIDGE.md says to (`node --max-old-space-size=96 bin/happy-hub-bridge.mjs`) with `env` and `args`. */
 export function spawnBridge(env: Record<string, string>, args: string[] = []): BridgeProcess {
   let log = "";
-  const child = spawn(resolve(ROOT, "node_modules/.bin/node"), [resolve(ROOT, "bin/happy-hub-bridge.mjs"), ...args], {
+  const child = spawn(resolve(ROOT, "node_modules/.bin/node"), ["--max-old-space-size=96", resolve(ROOT, "bin/happy-hub-bridge.mjs"), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -142,4 +142,13 @@ describe("bridge configuration", () => {
     expect(c).toMatchObject({ httpPort: 0, mqttProtocolVersion: 5, mqttRejectUnauthorized: false });
     expect(parseConfig(c)).toMatchObject({ httpPort: 0, mqttProtocolVersion: 5 }); // idempotent
   });
+
+  it("every documented way to launch the bridge caps the V8 heap the same way", () => {
+    const root = resolve(import.meta.dirname, "../../..");
+    const flag = "--max-old-space-size=96";
+    const pkg = JSON.parse(readFileSync(resolve(root, "package.json"), "utf8")) as { scripts: Record<string, string>; bin: Record<string, string> };
+    expect(pkg.scripts.bridge).toBe(`tsx ${flag} bridge/main.ts`);
+    expect(readFileSync(resolve(root, pkg.bin["happy-hub-bridge"]!), "utf8").split("\n")[0]).toBe(`#!/usr/bin/env -S node ${flag}`);
+    expect(readFileSync(resolve(root, "docs/BRIDGE.md"), "utf8")).toContain(`node ${flag} /opt/happy-hub/bin/happy-hub-bridge.mjs`);
+  });
 });

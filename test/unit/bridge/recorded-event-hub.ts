@@ -4,8 +4,7 @@ import type { EventHubSubscriber } from "../../../bridge/azure/event-hub-source"
 /**
  * Stands in for Azure (which cannot be reached here): replays recorded
  * IoT Hub built-in-endpoint events, shaped as @azure/event-hubs 6 delivers
- * them, and checkpoints through the given store like the SDK's
- * PartitionContext does.
+ * them, and reads back the checkpoints of the store the bridge writes.
  */
 export class RecordedEventHub implements EventHubSubscriber {
   readonly eventHubName = "iothub-ehub-happy-hub-25934-1b2c3d4e5f";
@@ -54,17 +53,8 @@ export class RecordedEventHub implements EventHubSubscriber {
       eventHubName: this.eventHubName,
       fullyQualifiedNamespace: this.fullyQualifiedNamespace,
       lastEnqueuedEventProperties: {},
-      updateCheckpoint: async (event: ReceivedEventData | Checkpoint) => {
-        await this.store.updateCheckpoint({
-          fullyQualifiedNamespace: this.fullyQualifiedNamespace,
-          eventHubName: this.eventHubName,
-          consumerGroup: this.consumerGroup,
-          partitionId,
-          sequenceNumber: event.sequenceNumber,
-          offset: event.offset,
-        });
-      },
-    } as PartitionContext;
+      updateCheckpoint: () => Promise.reject(new Error("the bridge writes checkpoints to its store")),
+    };
   }
 }
 
