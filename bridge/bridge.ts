@@ -7,7 +7,7 @@ import { DeadLetterFile } from "./dead-letters";
 import { startHttpServer } from "./http";
 import { Intake } from "./intake";
 import { createLogger, type Logger } from "./log";
-import { MqttTelemetrySource } from "./mqtt/telemetry-source";
+import { MqttTelemetrySource, type MqttTelemetryOptions } from "./mqtt/telemetry-source";
 import { Outbox } from "./outbox";
 import { Sender } from "./sender";
 import type { Source } from "./source";
@@ -79,39 +79,28 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       },
     };
   };
-  const http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
-
+  let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let mqtt: MqttTelemetrySource | undefined;
-  if (config.source === "mqtt") {
-    mqtt = new MqttTelemetrySource(
-      {
-        url: config.mqttUrl,
-        filter: config.mqttShareGroup ? `$share/${config.mqttShareGroup}/${config.mqttTopic}` : config.mqttTopic,
-        clientId: config.mqttClientId,
-        username: config.mqttUsername,
-        password: config.mqttPassword,
-        caFile: config.mqttCaFile,
-        certFile: config.mqttCertFile,
-        keyFile: config.mqttKeyFile,
-        rejectUnauthorized: config.mqttRejectUnauthorized,
-        protocolVersion: config.mqttProtocolVersion,
-        keepaliveSeconds: config.mqttKeepaliveSeconds,
-        reconnectMinMs: config.mqttReconnectMinMs,
-        reconnectMaxMs: config.mqttReconnectMaxMs,
-        sessionExpirySeconds: config.mqttSessionExpirySeconds,
-      },
-      intake,
-      log.child({ part: "mqtt" }),
-    );
-    source = mqtt;
-  } else {
-    // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.
-    const { SqliteCheckpointStore } = await import("./azure/checkpoint-store");
-    const { EventHubSource } = await import("./azure/event-hub-source");
-    const store = new SqliteCheckpointStore(db);
-    const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
-    source = new EventHubSource(client, store, intake, outbox, sender, log.child({ part: "eventhub" }));
+  try {
+    http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
+    if (config.source === "mqtt") {
+      source = mqtt = new MqttTelemetrySource(mqttOptions(config), intake, log.child({ part: "mqtt" }));
+    } else {
+      // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.
+      const { SqliteCheckpointStore } = await import("./azure/checkpoint-store");
+      const { EventHubSource } = await import("./azure/event-hub-source");
+      const store = new SqliteCheckpointStore(db);
+      const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
+      source = new EventHubSource(client, store, intake, outbox, sender, log.child({ part: "eventhub" }));
+    }
+  } catch (error) {
+    // Release the state directory's lock and the port, so the caller may try again.
+    http?.server.close();
+    outbox.close();
+    deadLetters.close();
+    throw error;
   }
+  const server = http.server;
   sender.start();
   log.info("bridge started", { httpPort: http.port, outboxDepth: outbox.depth, config: redacted(config) });
 
@@ -127,18 +116,41 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       (stopped ??= (async () => {
         stopping = true;
         log.info("stopping: no longer taking messages; sending what is spooled", { outboxDepth: outbox.depth });
-        await source?.stop();
-        const drained = await sender.flush(config.shutdownTimeoutMs);
-        sender.stop();
-        const closed = new Promise<void>((resolve) => http.server.close(() => resolve()));
-        http.server.closeAllConnections();
-        await closed;
+        let drained = false;
+        try {
+          await source?.stop();
+          drained = await sender.flush(config.shutdownTimeoutMs);
+        } finally {
+          sender.stop();
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeAllConnections();
+          await closed;
+        }
         const depth = outbox.depth;
         outbox.close();
         deadLetters.close();
         log.info("stopped", { drained, outboxDepth: depth });
         return { drained, depth };
       })()),
+  };
+}
+
+function mqttOptions(config: BridgeConfig): MqttTelemetryOptions {
+  return {
+    url: config.mqttUrl,
+    filter: config.mqttShareGroup ? `$share/${config.mqttShareGroup}/${config.mqttTopic}` : config.mqttTopic,
+    clientId: config.mqttClientId,
+    username: config.mqttUsername,
+    password: config.mqttPassword,
+    caFile: config.mqttCaFile,
+    certFile: config.mqttCertFile,
+    keyFile: config.mqttKeyFile,
+    rejectUnauthorized: config.mqttRejectUnauthorized,
+    protocolVersion: config.mqttProtocolVersion,
+    keepaliveSeconds: config.mqttKeepaliveSeconds,
+    reconnectMinMs: config.mqttReconnectMinMs,
+    reconnectMaxMs: config.mqttReconnectMaxMs,
+    sessionExpirySeconds: config.mqttSessionExpirySeconds,
   };
 }
 
