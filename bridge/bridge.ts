@@ -57,7 +57,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   let stopping = false;
   const metrics = createBridgeMetrics({ outboxDepth: () => outbox.depth, sourceConnected: () => source?.connected ?? false });
   const sender = new Sender(outbox, deadLetters, metrics, log.child({ part: "sender" }), config as BridgeConfig & { ingestToken: string });
-  const intake = new Intake(outbox, sender, deadLetters, metrics, log.child({ part: "intake" }), {
+  const intake = new Intake(outbox, deadLetters, metrics, log.child({ part: "intake" }), {
     routes: config.routes,
     defaultLocation: config.defaultLocation,
     defaultTemperatureUnit: config.defaultTemperatureUnit,
@@ -91,7 +91,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       const { EventHubSource } = await import("./azure/event-hub-source");
       const store = new SqliteCheckpointStore(db);
       const client = deps.eventHubClient ? deps.eventHubClient(store, config) : await eventHubConsumer(store, config);
-      source = new EventHubSource(client, store, intake, outbox, sender, log.child({ part: "eventhub" }));
+      source = new EventHubSource(client, store, intake, outbox, log.child({ part: "eventhub" }));
     }
   } catch (error) {
     // Release the state directory's lock and the port, so the caller may try again.

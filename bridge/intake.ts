@@ -3,7 +3,6 @@ import type { DeadLetterFile } from "./dead-letters";
 import type { Logger } from "./log";
 import { normalize, type DeadLetterReason, type DeviceMessage, type NormalizeContext } from "./normalize";
 import type { Outbox, SourcePosition } from "./outbox";
-import type { Sender } from "./sender";
 
 export type IntakeResult = "spooled" | "dead-lettered" | "full";
 
@@ -25,13 +24,12 @@ export class Intake {
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly sender: Sender,
     private readonly deadLetters: DeadLetterFile,
     private readonly metrics: BridgeMetrics,
     private readonly log: Logger,
     private readonly options: IntakeOptions,
   ) {
-    sender.onAcknowledged(() => {
+    outbox.onRemoved(() => {
       if (this.roomWaiters.length && this.hasRoom()) for (const wake of this.roomWaiters.splice(0)) wake();
     });
   }

@@ -38,6 +38,7 @@ export class Outbox {
   private batch: OutboxRow[] | null = null;
   private deferredRemovals: [number, number][] = [];
   private readonly spooledListeners: ((rows: OutboxRow[]) => void)[] = [];
+  private readonly removedListeners: (() => void)[] = [];
 
   constructor(private readonly db: DatabaseSync) {
     db.exec(`
@@ -78,6 +79,11 @@ export class Outbox {
   /** Called with rows once they are committed (the sender listens). */
   onSpooled(listener: (rows: OutboxRow[]) => void): void {
     this.spooledListeners.push(listener);
+  }
+
+  /** Called after rows were removed (the depth went down). */
+  onRemoved(listener: () => void): void {
+    this.removedListeners.push(listener);
   }
 
   /** Appends one event: durable when this returns, or at `commit` inside a transaction. */
@@ -136,6 +142,7 @@ export class Outbox {
     }
     const { changes } = this.deleteRange.run(first, last);
     this.count -= Number(changes);
+    for (const listener of this.removedListeners) listener();
   }
 
   private runDeferredRemovals(): void {

@@ -46,7 +46,6 @@ export class Sender {
   private draining = false;
   private readonly abort = new AbortController();
   private idleWaiters: (() => void)[] = [];
-  private readonly ackListeners: ((first: number, last: number) => void)[] = [];
   /**
    * Batches that failed, oldest first. Only the first one retries (with
    * backoff); the others wait their turn and no new batch starts, so an outage
@@ -77,11 +76,6 @@ export class Sender {
     this.untakenCount += rows.length;
     for (const row of rows) this.untakenBytes += row.bytes;
     this.pump();
-  }
-
-  /** Called with each range of rows removed from the outbox after the worker acknowledged it. */
-  onAcknowledged(listener: (first: number, last: number) => void): void {
-    this.ackListeners.push(listener);
   }
 
   /** Begins sending what the outbox already holds. */
@@ -299,10 +293,7 @@ export class Sender {
   }
 
   private remove(rows: OutboxRow[]): void {
-    const first = rows[0]!.seq;
-    const last = rows[rows.length - 1]!.seq;
-    this.outbox.remove(first, last);
-    for (const listener of this.ackListeners) listener(first, last);
+    this.outbox.remove(rows[0]!.seq, rows[rows.length - 1]!.seq);
   }
 }
 

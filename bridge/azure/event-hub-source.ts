@@ -12,7 +12,6 @@ import type { Intake } from "../intake";
 import type { Logger } from "../log";
 import type { DeviceMessage } from "../normalize";
 import type { Outbox } from "../outbox";
-import type { Sender } from "../sender";
 import type { Source } from "../source";
 
 /** The part of `EventHubConsumerClient` this source uses. */
@@ -115,11 +114,10 @@ export class EventHubSource implements Source {
     private readonly checkpoints: CheckpointStore,
     private readonly intake: Intake,
     private readonly outbox: Outbox,
-    sender: Sender,
     private readonly log: Logger,
   ) {
     this.key = hubKey(client.fullyQualifiedNamespace, client.eventHubName);
-    sender.onAcknowledged(() => {
+    outbox.onRemoved(() => {
       for (const partition of this.received.keys()) this.checkpoint(partition);
     });
     this.subscription = client.subscribe(

@@ -68,9 +68,13 @@ describe("outbox", () => {
     outbox.add('"c"');
     expect(outbox.readAfter(0, 10).map((r) => r.seq)).toEqual([1]);
     expect(outbox.depth).toBe(3); // counts toward the limit at once
+    let removals = 0;
+    outbox.onRemoved(() => removals++);
     outbox.remove(1, 1);
     expect(outbox.depth).toBe(3);
+    expect(removals).toBe(0);
     outbox.commit();
+    expect(removals).toBe(1); // listeners hear of a deferred removal when it happens
     expect(seen).toEqual([[1], [2, 3]]);
     expect(outbox.readAfter(0, 10).map((r) => r.seq)).toEqual([2, 3]);
     expect(outbox.depth).toBe(2);
