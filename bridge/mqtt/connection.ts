@@ -97,15 +97,16 @@ export class MqttConnection {
   }
 
   /**
-   * Drops the connection; mqtt.js reconnects to the same session, and the
-   * broker sends again the messages left unacknowledged (MQTT redelivers only
-   * on a new connection). Dropping rather than `end()` keeps mqtt.js's store of
-   * our own unacknowledged publishes, which it resends after reconnecting.
+   * Closes the socket (after flushing what was written to it); mqtt.js
+   * reconnects to the same session, and the broker sends again the messages
+   * left unacknowledged (MQTT redelivers only on a new connection). Closing
+   * the socket rather than `client.end()` keeps mqtt.js's store of our own
+   * unacknowledged publishes, which it resends after reconnecting.
    */
   redeliver(): void {
     if (this.closing || !this.client.connected) return;
     this.log.info("reconnecting for the broker to redeliver unacknowledged messages");
-    this.client.stream.destroy();
+    this.client.stream.end();
   }
 
   async close(): Promise<void> {

@@ -150,7 +150,9 @@ export class MqttTelemetrySource implements Source {
     this.log.warn("outbox full or failing: no longer acknowledging; the broker keeps the backlog");
     void Promise.all([this.intake.whenRoom(), sleep(minDelayMs)]).then(() => {
       this.redeliveryPending = false;
-      if (!this.stopping) this.connection.redeliver();
+      if (this.stopping) return;
+      this.commit(); // the PUBACKs of an open transaction go out first
+      this.connection.redeliver();
     });
   }
 }
