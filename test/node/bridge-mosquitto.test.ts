@@ -1,5 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -199,6 +201,47 @@ describe("bridge: mosquitto → bridge → worker", () => {
     expect(a.metrics.spooled.value()).toBeGreaterThan(0);
     expect(b.metrics.spooled.value()).toBeGreaterThan(0);
     expect(a.metrics.spooled.value() + b.metrics.spooled.value()).toBe(3_000);
+  });
+
+  it("with a full outbox leaves messages to mosquitto and has them redelivered once the worker drains it", async () => {
+    // A gate in front of the worker: 503 while closed, a plain proxy while open.
+    let open = false;
+    const gate = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks);
+      if (!open) return void res.writeHead(503, { "content-type": "application/json" }).end('{"error":"gate closed","issues":[]}');
+      const upstream = await fetch(`${worker.url}${req.url}`, { method: "POST", headers: { authorization: req.headers.authorization ?? "", "content-type": "application/json" }, body });
+      res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+    });
+    await new Promise<void>((r) => gate.listen(0, "127.0.0.1", () => r()));
+    try {
+      const bridge = await startBridge(
+        {
+          mqttUrl: broker.url,
+          mqttClientId: `full-${process.pid}`,
+          ingestUrl: `http://127.0.0.1:${(gate.address() as AddressInfo).port}/api/v1/ingest`,
+          ingestToken: worker.ingestToken,
+          stateDir: mkdtempSync(join(tmpdir(), "bridge-full-")),
+          httpPort: 0,
+          outboxMaxEvents: 50,
+          retryMinMs: 50,
+          retryMaxMs: 200,
+        },
+        { log: createLogger({ level: "error", write: () => {} }) },
+      );
+      inProcess.push(bridge);
+      await waitFor("subscribed", () => bridge.health().ok, 10_000);
+      await publishAll(broker.url, Array.from({ length: 300 }, (_, i) => telemetry(`full-${i % 5}`, `mosq-full-${i}`, "Mosq-Full")));
+      await waitFor("a full outbox and deferrals", () => bridge.health().outbox.full && bridge.metrics.deferred.value() > 0);
+      expect(bridge.metrics.spooled.value()).toBe(50);
+      open = true;
+      await waitFor("all 300 stored", async () => (await storedIds(worker.url, ["Mosq-Full"])).size === 300, 60_000, 250);
+      expect([...(await storedIds(worker.url, ["Mosq-Full"])).values()].every((c) => c === 1)).toBe(true);
+    } finally {
+      gate.closeAllConnections();
+      gate.close();
+    }
   });
 
   it("reconnects and subscribes again when the broker restarts and forgot the session", async () => {
