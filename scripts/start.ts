@@ -142,7 +142,7 @@ if (!mqttUrl) {
 }
 
 const tsx = npmBin("tsx");
-runPart("bridge", tsx, ["bridge/main.ts"], {
+runPart("bridge", tsx, ["--max-old-space-size=96", "bridge/main.ts"], {
   MQTT_URL: mqttUrl,
   INGEST_URL: `${workerUrl}/api/v1/ingest`,
   INGEST_TOKEN: secrets.INGEST_TOKEN,
