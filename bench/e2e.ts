@@ -9,7 +9,9 @@
  * events. Each message carries a `$.mid`, and the publish instant is kept
  * here under it, so publish and receipt are timed on one clock. Per rate: a
  * warm-up (not measured), then a measured stretch, then a wait for the
- * stragglers; "lost" is what never arrived.
+ * stragglers; "lost" is what never arrived on a socket, and "not streamed"
+ * how many log entries the sockets are behind their location's head (lost
+ * but stored: the stream's fault; lost and not stored: the ingest path's).
  *
  * Where the time goes: every event carries `recordedAt`, the instant the
  * location's object committed it, so the latency splits into publish → commit
@@ -30,9 +32,9 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt, { type MqttClient } from "mqtt";
-import { scrape, spawnBridge, telemetry, waitHealthy } from "../test/node/bridge-harness";
+import { scrape, spawnBridge, telemetry, waitHealthy, type BridgeProcess } from "../test/node/bridge-harness";
 import { freePort } from "../test/support/free-port";
-import { openLive } from "../test/support/live-client";
+import { openLive, type LiveClient } from "../test/support/live-client";
 import { startLocalWorker } from "../test/support/local-worker";
 import { startMosquitto } from "../test/support/mosquitto";
 import { createParts } from "../test/support/parts";
@@ -139,8 +141,10 @@ async function drained(phase: Phase): Promise<void> {
 }
 
 /** The bridge's request counters, to difference around a stretch. */
-async function bridgeRequests(port: number) {
-  const m = await scrape(port);
+async function bridgeRequests(port: number, bridge: BridgeProcess) {
+  const m = await scrape(port).catch((e: Error) => {
+    throw new Error(`the bridge's /metrics did not answer (${e.message}); the bridge printed:\n${bridge.output().slice(-4_000)}`);
+  });
   return {
     requests: m.get("bridge_send_duration_seconds_count") ?? 0,
     seconds: m.get("bridge_send_duration_seconds_sum") ?? 0,
@@ -174,9 +178,22 @@ try {
       parts.start(mqtt.connectAsync(broker.url, { clientId: `bench-dev-${i}`, reconnectPeriod: 0 }), (d) => d.endAsync()),
     ),
   );
+  const sockets = new Map<string, LiveClient>();
   for (const location of LOCATIONS) {
-    await parts.start(openLive(worker.url, location, { onEvents: (frame, at) => onEventsReceived(frame.events, at) }), (s) => s.close());
+    sockets.set(location, await parts.start(openLive(worker.url, location, { onEvents: (frame, at) => onEventsReceived(frame.events, at) }), (s) => s.close()));
   }
+  /** Log entries the sockets have not (yet) received: what is stored but was not streamed. */
+  const streamBehind = async () => {
+    let behind = 0;
+    for (const [location, socket] of sockets) {
+      const { head } = (await (await fetch(`${worker.url}/api/v1/locations/${location}`)).json()) as { head: number };
+      behind += head - (socket.events.at(-1)?.seq ?? socket.snapshot.head);
+      // wrangler dev restarts the worker when a file it watches changes (a dashboard build, .dev.vars): every socket drops with 1006.
+      if (socket.closedWith) console.log(`the ${location} socket was closed (${JSON.stringify(socket.closedWith)}): this run's figures are void`);
+      if (socket.problems.length) console.log(`the ${location} socket received bad frames: ${socket.problems.slice(0, 3).join("; ")}`);
+    }
+    return behind;
+  };
 
   console.log(`bridge settings: ${Object.keys(settings).length ? JSON.stringify(settings) : "defaults"}; ${deviceCount} devices, ${LOCATIONS.length} locations`);
   for (const rate of rates) {
@@ -185,14 +202,15 @@ try {
     console.log(`${rate} msg/s: the machine gives ${free.toFixed(2)} of ${cpus().length} cores; ${warmupSeconds} s warm-up, then ${seconds} s measured…`);
     await publishFor(devices, rate, warmupSeconds, null);
     const phase: Phase = { rate, published: 0, latencies: [], toCommit: [], fromCommit: [] };
-    const before = await bridgeRequests(httpPort);
+    const before = await bridgeRequests(httpPort, bridge);
     const cpuBefore = treeCpu();
     const startedAt = performance.now();
     await publishFor(devices, rate, seconds, phase);
     const cpu = coresUsed(cpuBefore, treeCpu(), (performance.now() - startedAt) / 1000, part);
     const load = loadavg()[0]!;
     await drained(phase);
-    const after = await bridgeRequests(httpPort);
+    const after = await bridgeRequests(httpPort, bridge);
+    const behind = await streamBehind();
     const requests = after.requests - before.requests;
     const ms = (values: number[], p: number) => percentile(values, p);
     rows.push({
@@ -200,6 +218,7 @@ try {
       published: phase.published,
       count: phase.latencies.length,
       lost: phase.published - phase.latencies.length,
+      "not streamed": behind,
       "p50 ms": ms(phase.latencies, 50),
       "p95 ms": ms(phase.latencies, 95),
       "p99 ms": ms(phase.latencies, 99),

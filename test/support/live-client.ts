@@ -14,6 +14,8 @@ export interface LiveClient {
   readonly problems: readonly string[];
   /** The first frame. */
   readonly snapshot: SnapshotFrame;
+  /** How the socket closed, once it did (null while open). */
+  readonly closedWith: { code: number; reason: string; by: "server" | "client" } | null;
   /** Closes the socket (code 1000) and waits until it is closed. */
   close(): Promise<void>;
 }
@@ -38,7 +40,14 @@ export async function openLive(workerUrl: string, location: string, options: Liv
   const frames: LiveFrame[] = [];
   const events: LogEvent[] = [];
   const problems: string[] = [];
-  const closed = new Promise<void>((resolve) => socket.addEventListener("close", () => resolve()));
+  let closedWith: LiveClient["closedWith"] = null;
+  let closing = false;
+  const closed = new Promise<void>((resolve) =>
+    socket.addEventListener("close", (e) => {
+      closedWith = { code: e.code, reason: e.reason, by: closing ? "client" : "server" };
+      resolve();
+    }),
+  );
 
   const snapshot = await new Promise<SnapshotFrame>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no snapshot from ${url} within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
@@ -73,8 +82,12 @@ export async function openLive(workerUrl: string, location: string, options: Liv
     events,
     problems,
     snapshot,
+    get closedWith() {
+      return closedWith;
+    },
     close: async () => {
       if (socket.readyState === WebSocket.CLOSED) return;
+      closing = true;
       socket.close(1000);
       await closed;
     },
