@@ -6,6 +6,10 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export interface BridgeGauges {
   outboxDepth: () => number;
   sourceConnected: () => boolean;
+  /** Commands published whose delivery the worker has not acknowledged yet (absent: commands are off). */
+  commandReportsPending?: () => number;
+  /** When the command relay last failed (epoch ms), or null (absent: commands are off). */
+  commandFeedLastErrorAt?: () => number | null;
 }
 
 /** The bridge's Prometheus metrics (served on /metrics). */
@@ -24,6 +28,19 @@ export function createBridgeMetrics(gauges: BridgeGauges) {
     requests: r.counter("bridge_ingest_requests_total", "Requests to the worker, by HTTP status (error: no response)."),
     retries: r.counter("bridge_ingest_retries_total", "Batches retried after a failure."),
     sendLatency: r.histogram("bridge_send_duration_seconds", "Time from sending a batch to the worker's answer.", LATENCY_BUCKETS),
+    commandsPublished: r.counter("bridge_commands_published_total", "Commands published to devices and acknowledged by the broker (PUBACK)."),
+    commandsSkipped: r.counter(
+      "bridge_commands_skipped_total",
+      "Commands the feed handed out again that this bridge had already published (after a restart or a failed report): reported, not published again.",
+    ),
+    commandReports: r.counter("bridge_command_deliveries_reported_total", "Deliveries reported to the worker, by its answer: recorded, duplicate (known already) or unknown."),
+    commandFeedFailures: r.counter("bridge_command_feed_failures_total", "Failed rounds of the command relay (feed or report request, or a publish), each retried with backoff."),
+    commandReportsPending: r.gauge("bridge_command_reports_pending", "Commands published whose delivery the worker has not acknowledged yet.", () => gauges.commandReportsPending?.() ?? 0),
+    commandFeedLastError: r.gauge(
+      "bridge_command_feed_last_error_timestamp_seconds",
+      "When the command relay last failed (0: never since start; the message is in /healthz and the log).",
+      () => (gauges.commandFeedLastErrorAt?.() ?? 0) / 1000,
+    ),
     outboxDepth: r.gauge("bridge_outbox_depth", "Events spooled and not yet acknowledged by the worker.", gauges.outboxDepth),
     connected: r.gauge("bridge_source_connected", "1 while the source (broker or Event Hub) is connected.", () => (gauges.sourceConnected() ? 1 : 0)),
     rss: r.gauge("process_resident_memory_bytes", "Resident memory of the bridge process.", () => process.memoryUsage.rss()),

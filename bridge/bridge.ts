@@ -2,6 +2,8 @@ import { join } from "node:path";
 import type { CheckpointStore } from "@azure/event-hubs";
 import type { EventHubSubscriber } from "./azure/event-hub-source";
 import { createBridgeMetrics, type BridgeMetrics } from "./bridge-metrics";
+import { CommandRelay } from "./commands/command-relay";
+import { CommandStore } from "./commands/command-store";
 import { parseConfig, redacted, type BridgeConfig, type BridgeConfigInput } from "./config";
 import { DeadLetterFile } from "./dead-letters";
 import { startHttpServer } from "./http";
@@ -19,6 +21,8 @@ export interface Health {
   source: { kind: BridgeConfig["source"]; connected: boolean };
   outbox: { depth: number; limit: number; full: boolean };
   sender: { lastSuccessAt: string | null; failures: number; lastError: string | null };
+  /** The command relay (`enabled: false` with COMMANDS_ENABLED=false or the azure source). */
+  commands: { enabled: boolean; lastSuccessAt: string | null; failures: number; lastError: string | null; pendingReports: number };
 }
 
 export interface Bridge {
@@ -54,8 +58,14 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   const outbox = new Outbox(db);
   const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"));
   let source: Source | undefined;
+  let relay: CommandRelay | undefined;
   let stopping = false;
-  const metrics = createBridgeMetrics({ outboxDepth: () => outbox.depth, sourceConnected: () => source?.connected ?? false });
+  const metrics = createBridgeMetrics({
+    outboxDepth: () => outbox.depth,
+    sourceConnected: () => source?.connected ?? false,
+    commandReportsPending: () => relay?.pendingReports ?? 0,
+    commandFeedLastErrorAt: () => relay?.lastErrorAt ?? null,
+  });
   const sender = new Sender(outbox, deadLetters, metrics, log.child({ part: "sender" }), config as BridgeConfig & { ingestToken: string });
   const intake = new Intake(outbox, deadLetters, metrics, log.child({ part: "intake" }), {
     routes: config.routes,
@@ -73,9 +83,16 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       source: { kind: config.source, connected },
       outbox: { depth: outbox.depth, limit: config.outboxMaxEvents, full: intake.full },
       sender: {
-        lastSuccessAt: sender.lastSuccessAt === null ? null : new Date(sender.lastSuccessAt).toISOString(),
+        lastSuccessAt: isoOrNull(sender.lastSuccessAt),
         failures: sender.failures,
         lastError: sender.lastError,
+      },
+      commands: {
+        enabled: relay !== undefined,
+        lastSuccessAt: isoOrNull(relay?.lastSuccessAt),
+        failures: relay?.failures ?? 0,
+        lastError: relay?.lastError ?? null,
+        pendingReports: relay?.pendingReports ?? 0,
       },
     };
   };
@@ -84,7 +101,9 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   try {
     http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
     if (config.source === "mqtt") {
+      const commandStore = config.commandsEnabled ? new CommandStore(db) : undefined;
       source = mqtt = new MqttTelemetrySource(mqttOptions(config), intake, log.child({ part: "mqtt" }));
+      if (commandStore) relay = commandRelay(mqtt, commandStore, config, metrics, log.child({ part: "commands" }));
     } else {
       // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.
       const { SqliteCheckpointStore } = await import("./azure/checkpoint-store");
@@ -118,6 +137,8 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
         log.info("stopping: no longer taking messages; sending what is spooled", { outboxDepth: outbox.depth });
         let drained = false;
         try {
+          // Commands first: the relay publishes through the source's connection.
+          await relay?.stop();
           await source?.stop();
           drained = await sender.flush(config.shutdownTimeoutMs);
         } finally {
@@ -133,6 +154,33 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
         return { drained, depth };
       })()),
   };
+}
+
+const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
+
+/** The command relay on the MQTT source's connection; it starts once the connection is up. */
+function commandRelay(mqtt: MqttTelemetrySource, store: CommandStore, config: BridgeConfig, metrics: BridgeMetrics, log: Logger): CommandRelay {
+  const connection = mqtt.connection;
+  const relay = new CommandRelay(
+    store,
+    (topic, payload) => connection.publish(topic, payload),
+    {
+      commandsUrl: config.commandsUrl!,
+      token: config.ingestToken!,
+      pollMs: config.commandsPollMs,
+      timeoutMs: config.sendTimeoutMs,
+      retry: { minMs: config.retryMinMs, maxMs: config.retryMaxMs },
+    },
+    metrics,
+    log,
+  );
+  if (config.mqttShareGroup !== undefined || config.mqttTopic.startsWith("$share/")) {
+    log.warn("every bridge of a share group relays every command: enable commands on one of them only (COMMANDS_ENABLED=false on the others)", {
+      filter: mqttOptions(config).filter,
+    });
+  }
+  connection.client.once("connect", () => relay.start());
+  return relay;
 }
 
 function mqttOptions(config: BridgeConfig): MqttTelemetryOptions {

@@ -142,6 +142,27 @@ export const OPTIONS = {
   sendTimeoutMs: { env: "SEND_TIMEOUT_MS", group: "Worker", help: "Timeout of one request.", default: "15000", schema: int(100, 600_000) },
   retryMinMs: { env: "RETRY_MIN_MS", group: "Worker", help: "First retry delay; it doubles (with jitter) up to RETRY_MAX_MS.", default: "200", schema: int(1, 600_000) },
   retryMaxMs: { env: "RETRY_MAX_MS", group: "Worker", help: "Longest retry delay (a Retry-After from the worker wins).", default: "30000", schema: int(1, 3_600_000) },
+  commandsEnabled: {
+    env: "COMMANDS_ENABLED",
+    group: "Commands",
+    help: "Follow the worker's command feed and publish each command QoS 1 to `devices/{deviceId}/messages/devicebound/%24.mid={commandId}`. MQTT source only (IoT Hub sends cloud-to-device messages through its service API).",
+    shownDefault: "true with BRIDGE_SOURCE=mqtt, false with azure",
+    schema: bool,
+  },
+  commandsUrl: {
+    env: "COMMANDS_URL",
+    group: "Commands",
+    help: "The worker's command feed; deliveries are reported to {COMMANDS_URL}/deliveries. Authenticated with INGEST_TOKEN.",
+    shownDefault: "INGEST_URL with /ingest replaced by /commands",
+    schema: url(["http:", "https:"]),
+  },
+  commandsPollMs: {
+    env: "COMMANDS_POLL_MS",
+    group: "Commands",
+    help: "Pause between polls of an empty feed (a command waits at most this long plus one request). Failed polls back off with RETRY_MIN_MS…RETRY_MAX_MS; each request times out after SEND_TIMEOUT_MS.",
+    default: "250",
+    schema: int(10, 600_000),
+  },
   stateDir: {
     env: "BRIDGE_STATE_DIR",
     group: "State",
@@ -202,8 +223,17 @@ export const OPTIONS = {
 
 export type OptionKey = keyof typeof OPTIONS;
 
-/** The validated configuration; `routes` is the content of ROUTES_FILE. */
-export type BridgeConfig = ParsedOptions<typeof OPTIONS> & { routes: Route[] };
+/**
+ * The validated configuration; `routes` is the content of ROUTES_FILE, and the
+ * command options are resolved (COMMANDS_ENABLED from the source, COMMANDS_URL
+ * from INGEST_URL, when unset).
+ */
+export type BridgeConfig = Omit<ParsedOptions<typeof OPTIONS>, "commandsEnabled" | "commandsUrl"> & {
+  routes: Route[];
+  commandsEnabled: boolean;
+  /** Set whenever commands are enabled. */
+  commandsUrl: string | undefined;
+};
 
 /** What `startBridge` accepts: any option as its parsed type or as the string an environment variable would hold. */
 export type BridgeConfigInput = OptionsInput<typeof OPTIONS>;
@@ -225,8 +255,40 @@ export function parseConfig(input: BridgeConfigInput): BridgeConfig {
       problems.push(`${describe("routesFile")}: ${(e as Error).message}`);
     }
   }
-  if (problems.length) throw new OptionsError(problems);
-  return { ...values, routes };
+  const commands = problems.length === 0 ? resolveCommands(values, problems) : undefined;
+  if (problems.length || !commands) throw new OptionsError(problems);
+  return { ...values, routes, commandsEnabled: commands.enabled, commandsUrl: commands.url };
+}
+
+/**
+ * The command feed: on by default for the MQTT source, its URL next to the
+ * ingest endpoint unless given. Adds to `problems` what cannot work.
+ */
+function resolveCommands(c: ParsedOptions<typeof OPTIONS>, problems: string[]): { enabled: boolean; url: string | undefined } | undefined {
+  const enabled = c.commandsEnabled ?? c.source === "mqtt";
+  if (!enabled) return { enabled, url: c.commandsUrl };
+  if (c.source !== "mqtt") {
+    problems.push(
+      `${describe("commandsEnabled")}: the azure source cannot deliver commands (IoT Hub takes cloud-to-device messages through its service API, see docs/BRIDGE.md); leave it unset or false`,
+    );
+    return undefined;
+  }
+  const url = c.commandsUrl ?? commandsUrlFor(c.ingestUrl);
+  if (url === undefined) {
+    problems.push(`${describe("commandsUrl")}: cannot be derived from INGEST_URL ${c.ingestUrl} (its path does not end in /ingest); set it, or COMMANDS_ENABLED=false`);
+    return undefined;
+  }
+  return { enabled, url };
+}
+
+/** `…/api/v1/ingest` → `…/api/v1/commands` (undefined when the path does not end in /ingest). */
+export function commandsUrlFor(ingestUrl: string): string | undefined {
+  const u = new URL(ingestUrl);
+  if (!/\/ingest\/?$/.test(u.pathname)) return undefined;
+  u.pathname = u.pathname.replace(/\/ingest\/?$/, "/commands");
+  u.search = "";
+  u.hash = "";
+  return u.toString();
 }
 
 function crossChecks(c: ParsedOptions<typeof OPTIONS>): string[] {

@@ -298,7 +298,7 @@ export class Sender {
 }
 
 /** The worker's `{"error","issues"}` as lines, or the raw text. */
-function describeError(text: string): string[] {
+export function describeError(text: string): string[] {
   try {
     const parsed = errorBody.safeParse(JSON.parse(text));
     if (parsed.success) return [parsed.data.error, ...parsed.data.issues];

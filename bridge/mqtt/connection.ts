@@ -109,8 +109,12 @@ export class MqttConnection {
     this.client.stream.end();
   }
 
+  /**
+   * Disconnects. Connected, it first waits for the PUBACKs of our own
+   * publishes in flight; with no connection none can come, so it does not wait.
+   */
   async close(): Promise<void> {
     this.closing = true;
-    await this.client.endAsync(false);
+    await this.client.endAsync(!this.client.connected);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, OPTIONS, flagOf, helpText, parseConfig, readCli, redacted, type OptionKey } from "../../../bridge/config";
+import { ConfigError, OPTIONS, commandsUrlFor, flagOf, helpText, parseConfig, readCli, redacted, type OptionKey } from "../../../bridge/config";
 
 const problems = (f: () => unknown): string[] => {
   try {
@@ -91,6 +91,35 @@ describe("bridge configuration", () => {
     ]);
     expect(problems(() => cli(["--mqtt-share-group", "g", "--mqtt-topic", "$share/h/devices/#"], { INGEST_TOKEN: "t" }))).toEqual([
       expect.stringContaining("MQTT_SHARE_GROUP (--mqtt-share-group): MQTT_TOPIC is already a $share filter"),
+    ]);
+  });
+
+  it("relays commands by default for the MQTT source, from INGEST_URL's sibling /commands, every 250 ms", () => {
+    expect(cli([], { INGEST_TOKEN: "t" })).toMatchObject({ commandsEnabled: true, commandsUrl: "http://127.0.0.1:8787/api/v1/commands", commandsPollMs: 250 });
+    expect(cli(["--ingest-url", "https://hub.example.com/api/v1/ingest"], { INGEST_TOKEN: "t" }).commandsUrl).toBe("https://hub.example.com/api/v1/commands");
+    expect(cli(["--commands-url", "http://other:1/feed", "--commands-poll-ms", "1000"], { INGEST_TOKEN: "t" })).toMatchObject({
+      commandsUrl: "http://other:1/feed",
+      commandsPollMs: 1000,
+    });
+    expect(cli(["--commands-enabled", "false"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(false);
+    expect(cli(["--commands-enabled"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(true); // a bare flag
+    expect(commandsUrlFor("http://h/prefix/ingest/?x=1")).toBe("http://h/prefix/commands");
+    expect(commandsUrlFor("http://h/api/v1/ingestion")).toBeUndefined();
+  });
+
+  it("refuses command settings that cannot work, naming the option", () => {
+    const azure = { INGEST_TOKEN: "t", BRIDGE_SOURCE: "azure", AZURE_EVENTHUB_CONNECTION_STRING: "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=v" };
+    expect(cli([], azure).commandsEnabled).toBe(false); // the azure source has no broker to publish to
+    expect(problems(() => cli(["--commands-enabled", "true"], azure))).toEqual([
+      expect.stringMatching(/^COMMANDS_ENABLED \(--commands-enabled\): the azure source cannot deliver commands \(IoT Hub takes cloud-to-device messages through its service API/),
+    ]);
+    expect(problems(() => cli(["--ingest-url", "http://h/in"], { INGEST_TOKEN: "t" }))).toEqual([
+      "COMMANDS_URL (--commands-url): cannot be derived from INGEST_URL http://h/in (its path does not end in /ingest); set it, or COMMANDS_ENABLED=false",
+    ]);
+    expect(cli(["--ingest-url", "http://h/in", "--commands-enabled", "false"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(false);
+    expect(problems(() => cli(["--commands-poll-ms", "5", "--commands-url", "mqtt://x"], { INGEST_TOKEN: "t" }))).toEqual([
+      expect.stringMatching(/^COMMANDS_URL \(--commands-url\): must be a URL starting with http:\/\//),
+      "COMMANDS_POLL_MS (--commands-poll-ms): must be at least 10",
     ]);
   });
 
