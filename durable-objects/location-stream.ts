@@ -238,7 +238,9 @@ export class LocationStream extends DurableObject<Env> {
         this.actions.rebuild(meter, entries);
       });
     } finally {
-      this.actions.load(); // the caches follow what was committed (or rolled back)
+      // The caches follow what was committed (or rolled back).
+      this.projections.forget();
+      this.actions.load();
     }
     return { events: this.log.head, rowsWritten: meter.rowsWritten };
   }
@@ -314,6 +316,7 @@ export class LocationStream extends DurableObject<Env> {
       });
     } catch (error) {
       this.log.reload();
+      this.projections.forget();
       this.actions.load();
       throw error;
     }

@@ -80,7 +80,20 @@ const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]
  * `evolve` of domain/projections; this class only moves rows in and out.
  */
 export class ProjectionStore {
+  /**
+   * The minute buckets from `recentFrom` on, decoded: every batch judges its
+   * devices on the window and every frame carries it, so they are read from
+   * SQL once and then kept current by `save` (this object is the only
+   * writer). `forget()` drops them after a rolled-back transaction.
+   */
+  private recent: Map<number, MinuteBucket> | null = null;
+  private recentFrom = 0;
+
   constructor(private readonly sql: SqlStorage) {}
+
+  forget(): void {
+    this.recent = null;
+  }
 
   /**
    * Folds a batch into the projections: load each touched row once, fold every
@@ -106,6 +119,7 @@ export class ProjectionStore {
 
   /** Empties every projection and refolds the whole log, in seq order. */
   rebuild(meter: WriteMeter, log: Iterable<ReadingFact>): void {
+    this.forget();
     for (const table of PROJECTION_TABLES) meter.run(`DELETE FROM ${table}`);
     const set = emptyProjectionSet();
     for (const fact of log) evolve(set, fact);
@@ -130,16 +144,22 @@ export class ProjectionStore {
       d.humidity?.at ?? null,
     ]);
     insertRows(meter, "minutes", BUCKET_FIELDS, minutes, upsert(BUCKET_FIELDS));
+    if (this.recent) for (const m of set.minutes.values()) if (m.start >= this.recentFrom) this.recent.set(m.start, m);
     insertRows(meter, "hours", BUCKET_FIELDS, hours, upsert(BUCKET_FIELDS));
     insertRows(meter, "devices", DEVICE_FIELDS, devices, upsert(DEVICE_FIELDS));
   }
 
   /** Minute buckets of the live window at `now`. */
   windowBuckets(now: number): MinuteBucket[] {
-    return this.sql
-      .exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start >= ? ORDER BY start`, windowStart(now))
-      .toArray()
-      .map(decodeMinute);
+    const from = windowStart(now);
+    if (!this.recent || from < this.recentFrom) {
+      const rows = this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start >= ?`, from).toArray();
+      this.recent = new Map(rows.map((r) => [r.start, decodeMinute(r)]));
+      this.recentFrom = from;
+    }
+    for (const start of this.recent.keys()) if (start < from) this.recent.delete(start);
+    this.recentFrom = from;
+    return [...this.recent.values()];
   }
 
   window(now: number): ScoreWindow {
