@@ -31,9 +31,14 @@ interface Climate {
   humidity: number;
 }
 
-/** The talk's three sites get their own character; other names get one derived from the name. */
+/**
+ * The talk's three sites get their own character; other names get one derived
+ * from the name. Against the default rule (a device's score below 0.7 lights
+ * its LED), MTC is content and its LEDs mostly stay off, Malvern and Paoli are
+ * not and theirs mostly come on.
+ */
 const PRESETS: Record<string, Climate> = {
-  MTC: { mood: 0.74, temperature: 22, humidity: 42 },
+  MTC: { mood: 0.82, temperature: 22, humidity: 42 },
   Malvern: { mood: 0.62, temperature: 21, humidity: 48 },
   Paoli: { mood: 0.5, temperature: 23, humidity: 38 },
 };
@@ -49,16 +54,18 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
 export class World {
-  private readonly climates = new Map<string, Climate>();
+  /** Per location: its character (what its mood returns to) and its current climate. */
+  private readonly sites = new Map<string, { character: Climate; current: Climate }>();
   private readonly deviceOffsets = new Map<string, number>();
 
   constructor(private readonly random: () => number) {}
 
   /** One reading of `deviceId` at `location`, at time `now`. */
   reading(deviceId: string, location: string, now: number, withVote: boolean): Reading {
-    const climate = this.climate(location);
-    // Slow drift: moods and humidity wander, within believable bounds.
-    climate.mood = clamp(climate.mood + this.gaussian() * 0.01, 0.15, 0.95);
+    const { character, current: climate } = this.site(location);
+    // Slow drift within believable bounds. The mood is pulled back to the location's character (by 1 % of the
+    // gap per reading, so it wanders about ±0.07), so a site keeps its character however long the simulation runs.
+    climate.mood = clamp(climate.mood + (character.mood - climate.mood) * 0.01 + this.gaussian() * 0.01, 0.15, 0.95);
     climate.humidity = clamp(climate.humidity + this.gaussian() * 0.1, 20, 70);
 
     const hour = (now / 3_600_000) % 24;
@@ -76,10 +83,13 @@ export class World {
     return 0.5;
   }
 
-  private climate(location: string): Climate {
-    let c = this.climates.get(location);
-    if (!c) this.climates.set(location, (c = { ...(PRESETS[location] ?? derived(location)) }));
-    return c;
+  private site(location: string): { character: Climate; current: Climate } {
+    let site = this.sites.get(location);
+    if (!site) {
+      const character = PRESETS[location] ?? derived(location);
+      this.sites.set(location, (site = { character, current: { ...character } }));
+    }
+    return site;
   }
 
   /** Each sensor reads a little high or low, consistently. */

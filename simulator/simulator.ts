@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from "node:crypto";
 import mqtt, { type MqttClient } from "mqtt";
+import { SYSTEM_PROPERTIES, parsePropertyBag } from "../protocol";
 import { createLogger, type Logger } from "../bridge/log";
 import { parseSimulatorOptions, type SimulatorOptions, type SimulatorOptionsInput } from "./options";
 import { World, celsiusToFahrenheit, seededRandom, type Reading } from "./model";
@@ -13,12 +14,15 @@ export interface ReceivedCommand {
   deviceId: string;
   topic: string;
   payload: string;
+  /** The `$.mid` of the topic's property bag, when it has one. */
+  messageId?: string;
 }
 
 export interface Simulator {
   readonly devices: readonly SimulatedDevice[];
   readonly options: SimulatorOptions;
-  stats(): { published: number; acknowledged: number; commands: number };
+  /** `commands`: commands acted on; `repeatedCommands`: dropped because their `$.mid` had been seen. */
+  stats(): { published: number; acknowledged: number; commands: number; repeatedCommands: number };
   /** Resolves when --count or --duration is reached (never, without either). */
   readonly finished: Promise<void>;
   /** Stops publishing, waits for outstanding acknowledgements (bounded) and disconnects every device. */
@@ -27,7 +31,7 @@ export interface Simulator {
 
 export interface SimulatorDependencies {
   log?: Logger;
-  /** Called for every command a device receives on its devicebound topic. */
+  /** Called for every command a device acts on (repeats of a `$.mid` it already had are dropped first). */
   onCommand?: (command: ReceivedCommand) => void;
 }
 
@@ -45,7 +49,7 @@ export function deviceList(prefix: string, locations: readonly string[], count: 
   });
 }
 
-const slug = (location: string) => location.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "loc";
+export const slug = (location: string) => location.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "") || "loc";
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** A ROUTES_FILE for the bridge: these devices → their locations, °F in original mode. */
@@ -68,10 +72,15 @@ export function telemetryMessage(device: SimulatedDevice, reading: Reading, opti
       body: JSON.stringify({ temperature: celsiusToFahrenheit(reading.temperature), humidity: reading.humidity, vote: reading.vote ?? 0.5, device: device.id }),
     };
   }
-  const bag = [`%24.mid=${randomUUID()}`, "%24.ct=application%2Fjson", "%24.ce=utf-8"];
-  if (options.locationIn === "bag") bag.push(`location=${encodeURIComponent(device.location)}`);
   const body = { ...reading, ts: new Date(now).toISOString(), ...(options.locationIn === "body" ? { location: device.location } : {}) };
-  return { topic: `devices/${device.id}/messages/events/${bag.join("&")}`, body: JSON.stringify(body) };
+  return { topic: azureTelemetryTopic(device, options.locationIn), body: JSON.stringify(body) };
+}
+
+/** IoT Hub's telemetry topic with a fresh `$.mid`, JSON content type and encoding, and the location in the bag unless told otherwise. */
+export function azureTelemetryTopic(device: SimulatedDevice, locationIn: SimulatorOptions["locationIn"] = "bag"): string {
+  const bag = [`%24.mid=${randomUUID()}`, "%24.ct=application%2Fjson", "%24.ce=utf-8"];
+  if (locationIn === "bag") bag.push(`location=${encodeURIComponent(device.location)}`);
+  return `devices/${device.id}/messages/events/${bag.join("&")}`;
 }
 
 /**
@@ -86,7 +95,7 @@ export async function startSimulator(input: SimulatorOptionsInput, deps: Simulat
   const random = seededRandom(seed);
   const world = new World(random);
   const devices = deviceList(options.devicePrefix, options.locations, options.devices);
-  const counters = { published: 0, acknowledged: 0, commands: 0 };
+  const counters = { published: 0, acknowledged: 0, commands: 0, repeatedCommands: 0 };
 
   const clients = await Promise.all(devices.map((device) => connectDevice(device, options, log, counters, deps.onCommand)));
   log.info("devices connected", { devices: devices.length, locations: options.locations, mode: options.mode, rate: options.rate, seed });
@@ -153,7 +162,7 @@ async function connectDevice(
   device: SimulatedDevice,
   options: SimulatorOptions,
   log: Logger,
-  counters: { commands: number },
+  counters: { commands: number; repeatedCommands: number },
   onCommand: ((command: ReceivedCommand) => void) | undefined,
 ): Promise<MqttClient> {
   const client = await mqtt.connectAsync(options.mqttUrl, {
@@ -168,14 +177,62 @@ async function connectDevice(
   });
   client.on("error", (error) => log.warn("device connection error", { deviceId: device.id, error }));
   if (options.listenCommands) {
+    const led = new DeviceLed(device.id, log);
     await client.subscribeAsync(`devices/${device.id}/messages/devicebound/#`, { qos: 1 });
     client.on("message", (topic, payload) => {
-      if (!topic.startsWith(`devices/${device.id}/messages/devicebound/`)) return;
+      const command = readCommand(device.id, topic, payload.toString());
+      if (!command) return;
+      if (!led.act(command)) {
+        counters.repeatedCommands++;
+        return;
+      }
       counters.commands++;
-      const command = { deviceId: device.id, topic, payload: payload.toString() };
-      log.info("command received", command);
-      onCommand?.(command);
+      onCommand?.(command.command);
     });
   }
   return client;
+}
+
+/**
+ * A command as a device reads it from `devices/{id}/messages/devicebound/{bag}`:
+ * its `$.mid`, and a line like `sim-mtc-1 LED ON (command ~cmd-12)` ("ON" and
+ * "OFF" switch the LED, as on the original device). Undefined for another
+ * device's topic.
+ */
+export function readCommand(deviceId: string, topic: string, payload: string): { command: ReceivedCommand; line: string } | undefined {
+  const prefix = `devices/${deviceId}/messages/devicebound/`;
+  if (!topic.startsWith(prefix)) return undefined;
+  const bag = parsePropertyBag(topic.slice(prefix.length));
+  const messageId = bag.ok ? bag.bag[SYSTEM_PROPERTIES.messageId] : undefined;
+  const ref = `(command ${messageId ?? "without $.mid"})`;
+  const what = payload === "ON" || payload === "OFF" ? `LED ${payload}` : `received ${JSON.stringify(payload.slice(0, 100))}`;
+  return { command: { deviceId, topic, payload, ...(messageId === undefined ? {} : { messageId }) }, line: `${deviceId} ${what} ${ref}` };
+}
+
+/** Message ids a device remembers, to drop a command delivered twice (QoS 1 is at least once). */
+const REMEMBERED_IDS = 100;
+
+/** A simulated device's LED: acts on each command once by its `$.mid`, and logs what it does. */
+export class DeviceLed {
+  private readonly seen: string[] = [];
+
+  constructor(
+    private readonly deviceId: string,
+    private readonly log: Logger,
+  ) {}
+
+  /** False (and nothing done) for a `$.mid` seen recently. */
+  act({ command, line }: { command: ReceivedCommand; line: string }): boolean {
+    const id = command.messageId;
+    if (id !== undefined && this.seen.includes(id)) {
+      this.log.info(`${this.deviceId} dropped a repeated command (command ${id})`, { deviceId: this.deviceId, commandId: id });
+      return false;
+    }
+    if (id !== undefined) {
+      this.seen.push(id);
+      if (this.seen.length > REMEMBERED_IDS) this.seen.shift();
+    }
+    this.log.info(line, { ...command, ...(command.payload === "ON" || command.payload === "OFF" ? { led: command.payload } : {}) });
+    return true;
+  }
 }

@@ -6,7 +6,9 @@ import { findRoute, routesFile } from "../../../bridge/routes";
 import { parseTelemetryTopic } from "../../../protocol";
 import { World, seededRandom } from "../../../simulator/model";
 import { SIMULATOR_OPTIONS, parseSimulatorOptions, simulatorHelp } from "../../../simulator/options";
-import { deviceList, routesFor, telemetryMessage } from "../../../simulator/simulator";
+import { PRESS_OPTIONS, buttonFirst, parsePressOptions, simulatorLocationOf } from "../../../simulator/buttons";
+import { DeviceLed, deviceList, readCommand, routesFor, telemetryMessage } from "../../../simulator/simulator";
+import { createLogger } from "../../../bridge/log";
 
 const normalizeMessage = (topic: string, body: string, routes = routesFile.parse({ routes: [] }).routes) => {
   const t = parseTelemetryTopic(topic);
@@ -105,5 +107,81 @@ describe("simulator", () => {
     expect(parseSimulatorOptions({ mqttUrl: "mqtt://h:1", rate: "0.5" })).toMatchObject({ rate: 0.5, devices: 9, locations: ["MTC", "Malvern", "Paoli"], mode: "azure", listenCommands: true });
     const help = simulatorHelp();
     for (const flag of ["--mqtt-url", "--devices", "--locations", "--rate", "--count", "--duration", "--mode", "--location-in", "--print-routes", "--listen-commands"]) expect(help).toContain(flag);
+  });
+
+  it("keeps each site's character over a long run: its mood wanders but returns (MTC content, Paoli not)", () => {
+    const world = new World(seededRandom(7));
+    const mean = (location: string) => {
+      let sum = 0;
+      const n = 50_000;
+      for (let i = 0; i < n; i++) sum += world.reading("d", location, Date.UTC(2025, 0, 15), true).vote!;
+      return sum / n;
+    };
+    expect(mean("MTC")).toBeGreaterThan(0.76);
+    expect(mean("MTC")).toBeLessThan(0.88);
+    expect(mean("Paoli")).toBeLessThan(0.6);
+  });
+
+  it("reads a command as a device does: its $.mid and an LED line; other devices' topics are not its own", () => {
+    expect(readCommand("sim-mtc-1", "devices/sim-mtc-1/messages/devicebound/%24.mid=~cmd-12", "ON")).toEqual({
+      command: { deviceId: "sim-mtc-1", topic: "devices/sim-mtc-1/messages/devicebound/%24.mid=~cmd-12", payload: "ON", messageId: "~cmd-12" },
+      line: "sim-mtc-1 LED ON (command ~cmd-12)",
+    });
+    expect(readCommand("d", "devices/d/messages/devicebound/", "blink")!.line).toBe('d received "blink" (command without $.mid)');
+    expect(readCommand("d", "devices/d2/messages/devicebound/", "ON")).toBeUndefined();
+  });
+
+  it("a device acts on a command once per $.mid and logs its LED", () => {
+    const lines: { msg: string; led?: string }[] = [];
+    const led = new DeviceLed("sim-mtc-1", createLogger({ write: (l) => lines.push(JSON.parse(l)) }));
+    const on = readCommand("sim-mtc-1", "devices/sim-mtc-1/messages/devicebound/%24.mid=~cmd-12", "ON")!;
+    expect(led.act(on)).toBe(true);
+    expect(led.act(on)).toBe(false); // QoS 1 may deliver it twice
+    expect(led.act(readCommand("sim-mtc-1", "devices/sim-mtc-1/messages/devicebound/%24.mid=~cmd-14", "OFF")!)).toBe(true);
+    expect(lines.map((l) => [l.msg, l.led])).toEqual([
+      ["sim-mtc-1 LED ON (command ~cmd-12)", "ON"],
+      ["sim-mtc-1 dropped a repeated command (command ~cmd-12)", undefined],
+      ["sim-mtc-1 LED OFF (command ~cmd-14)", "OFF"],
+    ]);
+  });
+});
+
+describe("npm run press", () => {
+  const parse = (argv: string[]) => {
+    const cli = readCli(PRESS_OPTIONS, buttonFirst(argv), {});
+    if (cli.help) throw new Error("unexpected --help");
+    return parsePressOptions(cli.input);
+  };
+  const problems = (argv: string[]) => {
+    try {
+      parse(argv);
+    } catch (e) {
+      if (e instanceof OptionsError) return e.problems;
+      throw e;
+    }
+    return [];
+  };
+
+  it("takes the button first, and reads a simulator device's location from its id", () => {
+    expect(parse(["sad", "--device", "sim-mtc-1"])).toMatchObject({ button: "sad", device: "sim-mtc-1", location: "MTC", times: 3, wait: 5, mqttUrl: "mqtt://127.0.0.1:1883" });
+    expect(parse(["happy", "--device", "x-malvern-12", "--times", "8", "--mqtt-url", "mqtt://h:1"])).toMatchObject({ location: "Malvern", times: 8, mqttUrl: "mqtt://h:1" });
+    expect(parse(["--button", "neutral", "--device", "arduino1010", "--location", "Lab"])).toMatchObject({ button: "neutral", location: "Lab" });
+    expect(simulatorLocationOf("sim-paoli-3")).toBe("Paoli");
+    expect(simulatorLocationOf("sim-paoli")).toBeUndefined();
+  });
+
+  it("names every bad or missing option", () => {
+    expect(problems(["--device", "sim-mtc-1"])).toEqual(["name the button: happy, neutral or sad (npm run press -- sad --device sim-mtc-1)"]);
+    expect(problems(["sad"])).toEqual(["--device: is required (the device whose button it is, e.g. sim-mtc-1)"]);
+    expect(problems(["meh", "--device", "a b", "--times", "0", "--wait", "-1"])).toEqual([
+      "--button: must be happy, neutral or sad",
+      "--device: deviceId has a character outside [A-Za-z0-9-.%_*?!(),:=@$']",
+      "--times: must be at least 1",
+      "--wait: must be at least 0",
+    ]);
+    expect(problems(["sad", "--device", "arduino1010"])).toEqual([
+      "--location: is required for arduino1010, which is not a simulator device named {prefix}-{location}-{n} (sim-mtc-1 is at MTC)",
+    ]);
+    expect(problems(["sad", "--device", "sim-mtc-1", "--colour", "red"])).toEqual(["unknown option --colour (see --help)"]);
   });
 });
