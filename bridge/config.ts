@@ -137,7 +137,7 @@ export const OPTIONS = {
     default: String(512 * 1024),
     schema: int(16 * 1024, INGEST_LIMITS.maxBodyBytes),
   },
-  batchLingerMs: { env: "BATCH_LINGER_MS", group: "Worker", help: "How long a partial batch waits for more events before it is sent.", default: "20", schema: int(0, 60_000) },
+  batchLingerMs: { env: "BATCH_LINGER_MS", group: "Worker", help: "How long a partial batch waits for more events before it is sent (it also waits while a request is in flight).", default: "0", schema: int(0, 60_000) },
   sendConcurrency: { env: "SEND_CONCURRENCY", group: "Worker", help: "Requests in flight at once.", default: "4", schema: int(1, 64) },
   sendTimeoutMs: { env: "SEND_TIMEOUT_MS", group: "Worker", help: "Timeout of one request.", default: "15000", schema: int(100, 600_000) },
   retryMinMs: { env: "RETRY_MIN_MS", group: "Worker", help: "First retry delay; it doubles (with jitter) up to RETRY_MAX_MS.", default: "200", schema: int(1, 600_000) },

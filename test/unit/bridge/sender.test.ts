@@ -148,6 +148,26 @@ describe("sender (scripted ingest endpoint)", () => {
     expect(ep.received.map((r) => r.events.length)).toEqual([3]);
   });
 
+  it("holds a partial batch while a request is in flight, so it grows instead of queueing at the worker", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const ep = await scriptedEndpoint(async (events, req, res) => {
+      if (ep.received.length === 1) await gate;
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { sendConcurrency: 4, batchLingerMs: 0 });
+    h.add(1);
+    await until(() => ep.received.length === 1);
+    for (let i = 0; i < 5; i++) {
+      h.add(1);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(ep.received).toHaveLength(1); // four slots free, but nothing full to send
+    release();
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received.map((r) => r.events.length)).toEqual([1, 5]);
+  });
+
   it("keeps at most SEND_CONCURRENCY requests in flight", async () => {
     const ep = await scriptedEndpoint(async (events, req, res) => {
       await new Promise((r) => setTimeout(r, 30));
