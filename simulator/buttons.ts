@@ -152,7 +152,7 @@ async function noCommandReason(options: PressOptions): Promise<string> {
   }
   if (alerts.length > 0) {
     const a = alerts[0]!;
-    return `${head} Its alert (rule ${a.ruleId}) has been raised since ${a.raisedAt}, so its command was sent then; press happy to clear it.`;
+    return `${head} Its alert (rule ${a.ruleId}) has been raised since ${a.raisedAt}: its command went out then, and the next comes when the alert clears (more happy votes).`;
   }
   return `${head} It has no alert: its score over the last 60 minutes is not past the rule's threshold yet (its earlier votes count too). Press again.`;
 }
