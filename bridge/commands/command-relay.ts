@@ -65,6 +65,8 @@ export class CommandRelay {
   private readonly stopController = new AbortController();
   private loop: Promise<void> | null = null;
   private consecutiveFailures = 0;
+  /** The error last logged as a warning in the current run of failures (the same one again goes to debug). */
+  private warned: string | null = null;
   lastSuccessAt: number | null = null;
   lastError: string | null = null;
   lastErrorAt: number | null = null;
@@ -110,6 +112,7 @@ export class CommandRelay {
       }
       if (this.consecutiveFailures > 0) this.log.info("command feed recovered", { afterFailures: this.consecutiveFailures });
       this.consecutiveFailures = 0;
+      this.warned = null;
       this.lastSuccessAt = Date.now();
       if (handled === 0) await sleep(this.options.pollMs, signal);
     }
@@ -121,7 +124,8 @@ export class CommandRelay {
     this.consecutiveFailures++;
     this.metrics.commandFeedFailures.inc();
     // Warn when something new goes wrong; the same error again (a long outage) only at debug.
-    const level = error.message === this.lastError ? "debug" : "warn";
+    const level = error.message === this.warned ? "debug" : "warn";
+    this.warned = error.message;
     this.lastError = error.message;
     this.lastErrorAt = Date.now();
     this.log[level]("command relay failed; retrying", { error: error.message, attempt: this.consecutiveFailures, retryInMs: wait });

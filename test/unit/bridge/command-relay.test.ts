@@ -236,6 +236,11 @@ describe("command relay (scripted feed endpoint, recording publisher)", () => {
     await until("the failure count reset", () => relay.failures === 0);
     expect(pub.published).toHaveLength(1);
     expect(logs.some((l) => l.msg === "command feed recovered")).toBe(true);
+
+    // A new outage with the same error is warned about again.
+    feed.fail.get = "close";
+    await until("a failure after the recovery", () => relay.failures >= 1);
+    expect(logs.filter((l) => l.level === "warn" && l.msg === "command relay failed; retrying")).toHaveLength(2);
   });
 
   it("honours Retry-After, and names a refused token and a wrong URL in the log", async () => {
