@@ -23,11 +23,19 @@ describe("startBridge", () => {
     await expect(startBridge({ ...config, httpPort: port }, quiet)).rejects.toThrow(/EADDRINUSE/);
     busy.close();
     const bridge = await startBridge({ ...config, httpPort: 0 }, quiet);
-    expect(bridge.health()).toMatchObject({ ok: false, source: { kind: "mqtt", connected: false }, outbox: { depth: 0 } });
+    expect(bridge.health()).toMatchObject({
+      ok: false,
+      source: { kind: "mqtt", connected: false },
+      outbox: { depth: 0 },
+      commands: { enabled: true, lastSuccessAt: null, failures: 0, pendingReports: 0 }, // starts with the broker connection
+    });
     const res = await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`);
     expect(res.status).toBe(503);
     expect((await fetch(`http://127.0.0.1:${bridge.httpPort}/nope`)).status).toBe(404);
-    expect(await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text()).toContain("bridge_outbox_depth 0");
+    const metrics = await (await fetch(`http://127.0.0.1:${bridge.httpPort}/metrics`)).text();
+    expect(metrics).toContain("bridge_outbox_depth 0");
+    expect(metrics).toContain("bridge_commands_published_total 0");
+    expect(metrics).toContain("bridge_command_feed_last_error_timestamp_seconds 0");
     expect(await bridge.stop()).toEqual({ drained: true, depth: 0 });
   });
 });

@@ -88,6 +88,7 @@ describe("Event Hubs checkpointing on recorded events (Azure mocked, scripted in
       { log: createLogger({ level: "error", write: () => {} }), eventHubClient: (store) => (hub = new RecordedEventHub(store)) },
     );
     expect(bridge.health().source).toEqual({ kind: "azure", connected: true });
+    expect(bridge.health().commands.enabled).toBe(false); // IoT Hub takes commands through its service API, not from the bridge
 
     await hub!.deliver("0", [
       recordedTelemetry(10, "dev-a", '{"vote":1}', { messageId: "m10" }),
