@@ -116,11 +116,12 @@ export class Sender {
     while (this.inFlight < this.options.sendConcurrency && this.untakenCount > 0 && this.retryLine.length === 0) {
       const dueAt = this.oldestUntakenAt + this.options.batchLingerMs;
       const full = this.untakenCount >= this.options.batchMaxEvents || this.untakenBytes >= this.options.batchMaxBytes;
-      // A partial batch leaves only when no request is in flight: what arrives meanwhile joins the next
+      // A small batch leaves only when no request is in flight: what arrives meanwhile joins the next
       // one, so batches grow with load and need no timer (the worker serves one location's batches one
-      // after another; concurrent partial batches would only queue there). Spare slots carry full
-      // batches, which is what a backlog after an outage is made of.
-      if (!full && !this.draining && this.inFlight > 0) return;
+      // after another; concurrent small batches would only queue there). Batches at least half full use
+      // the spare slots, so a heavy stream or a backlog keeps several requests overlapping.
+      const small = this.untakenCount < this.options.batchMaxEvents / 2 && this.untakenBytes < this.options.batchMaxBytes / 2;
+      if (small && !this.draining && this.inFlight > 0) return;
       if (!full && !this.draining && Date.now() < dueAt) {
         if (!this.lingerTimer) {
           this.lingerTimer = setTimeout(() => {
