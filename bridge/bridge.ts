@@ -123,6 +123,15 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   sender.start();
   log.info("bridge started", { httpPort: http.port, outboxDepth: outbox.depth, config: redacted(config) });
 
+  /** Waits for `step` at most STOP_STEP_MS, logging a step that did not finish in time. */
+  const bounded = async (what: string, step: Promise<unknown> | undefined): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), STOP_STEP_MS)));
+    const outcome = await Promise.race([step, late]);
+    clearTimeout(timer);
+    if (outcome === "late") log.warn(`stopping: ${what} did not stop within ${STOP_STEP_MS} ms; going on without it`);
+  };
+
   let stopped: Promise<{ drained: boolean; depth: number }> | undefined;
   return {
     config,
@@ -137,9 +146,10 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
         log.info("stopping: no longer taking messages; sending what is spooled", { outboxDepth: outbox.depth });
         let drained = false;
         try {
-          // Commands first: the relay publishes through the source's connection.
-          await relay?.stop();
-          await source?.stop();
+          // Commands first: the relay publishes through the source's connection. Each step is bounded so
+          // that stop() always finishes: what a step leaves undone stays in the state database.
+          await bounded("the command relay", relay?.stop());
+          await bounded("the source", source?.stop());
           drained = await sender.flush(config.shutdownTimeoutMs);
         } finally {
           sender.stop();
@@ -155,6 +165,9 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       })()),
   };
 }
+
+/** Steps of stop() may take this long before stop() goes on without them. */
+const STOP_STEP_MS = 5_000;
 
 const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
 

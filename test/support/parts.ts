@@ -14,9 +14,12 @@ export interface Parts {
   startAll<T extends readonly unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T>;
   /** Registers a clean-up step (a temp dir to remove…). */
   add(stop: () => Promise<unknown>): void;
-  /** Runs every stop, newest first; throws an AggregateError of those that failed, after trying all. */
+  /** Runs every stop, newest first, each for at most 30 s; throws an AggregateError of those that failed, after trying all. */
   stopAll(): Promise<void>;
 }
+
+/** How long one part may take to stop. */
+const STOP_MS = 30_000;
 
 export function createParts(): Parts {
   const stops: (() => Promise<unknown>)[] = [];
@@ -38,10 +41,17 @@ export function createParts(): Parts {
     async stopAll() {
       const failures: unknown[] = [];
       for (const stop of stops.splice(0).reverse()) {
+        // Bounded, so one part that does not stop cannot keep the others (processes among them) running.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`a part did not stop within ${STOP_MS / 1000} s`)), STOP_MS);
+        });
         try {
-          await stop();
+          await Promise.race([stop(), late]);
         } catch (e) {
           failures.push(e);
+        } finally {
+          clearTimeout(timer);
         }
       }
       if (failures.length) throw new AggregateError(failures, `stopping ${failures.length} part(s) failed`);
