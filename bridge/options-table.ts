@@ -174,3 +174,29 @@ export const readableFile = text.refine(
   },
   { error: "file does not exist or is not readable" },
 );
+
+/**
+ * What every command-line entry does with its options: `--help` prints `help()`
+ * and exits 0; a bad option prints `{name}: {message}` (naming the option) and
+ * exits 2; otherwise returns `parse(input)`.
+ */
+export function readCliOrExit<T extends OptionTable, R>(
+  name: string,
+  table: T,
+  argv: readonly string[],
+  help: () => string,
+  parse: (input: OptionsInput<T>) => R,
+): R {
+  try {
+    const cli = readCli(table, argv, process.env);
+    if (cli.help) {
+      process.stdout.write(help() + "\n");
+      process.exit(0);
+    }
+    return parse(cli.input);
+  } catch (e) {
+    if (!(e instanceof OptionsError)) throw e;
+    process.stderr.write(`${name}: ${e.message}\n`);
+    process.exit(2);
+  }
+}

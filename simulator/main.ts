@@ -3,24 +3,14 @@
  * --count / --duration). `--print-routes` prints the bridge's ROUTES_FILE
  * for the devices. Exit 2: bad options (the message names them).
  */
-import { OptionsError, readCli } from "../bridge/options-table";
+import { readCliOrExit } from "../bridge/options-table";
 import { SIMULATOR_OPTIONS, parseSimulatorOptions, simulatorHelp } from "./options";
 import { routesFor, startSimulator } from "./simulator";
 
-let cli;
-let options;
-try {
-  cli = readCli(SIMULATOR_OPTIONS, process.argv.slice(2), process.env);
-  if (cli.help) {
-    process.stdout.write(simulatorHelp() + "\n");
-    process.exit(0);
-  }
-  options = parseSimulatorOptions(cli.input);
-} catch (e) {
-  if (!(e instanceof OptionsError)) throw e;
-  process.stderr.write(`simulate: ${e.message}\n`);
-  process.exit(2);
-}
+const { input, options } = readCliOrExit("simulate", SIMULATOR_OPTIONS, process.argv.slice(2), simulatorHelp, (input) => ({
+  input,
+  options: parseSimulatorOptions(input),
+}));
 
 if (options.printRoutes) {
   process.stdout.write(JSON.stringify(routesFor(options), null, 2) + "\n");
@@ -29,7 +19,7 @@ if (options.printRoutes) {
 
 let simulator;
 try {
-  simulator = await startSimulator(cli.input);
+  simulator = await startSimulator(input);
 } catch (e) {
   process.stderr.write(`simulate: cannot start: ${(e as Error).message}\n`);
   process.exit(1);
