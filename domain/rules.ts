@@ -1,7 +1,7 @@
 import type { Rule } from "../protocol/actions";
 import type { MinuteBucket } from "./projections";
 import { addTally, emptyTally, type Tally } from "./tally";
-import { windowStart } from "./time-buckets";
+import { MINUTE_MS, windowStart } from "./time-buckets";
 
 /** A rule's metric over one device's window. */
 export interface Measure {
@@ -26,9 +26,18 @@ export function holds(rule: Rule, m: Measure): boolean {
   return rule.op === "below" ? m.value < rule.threshold : m.value > rule.threshold;
 }
 
-/** Each listed device's tally over the window at `now`, from the location's minute buckets. */
-export function deviceWindows(minutes: Iterable<MinuteBucket>, now: number, devices: Iterable<string>): Map<string, Tally> {
-  const from = windowStart(now);
+/** How far back `rule` looks, in ms. Rules logged before `windowMinutes` existed look back 60 minutes. */
+export const ruleSpan = (rule: Pick<Rule, "windowMinutes">): number => (rule.windowMinutes ?? 60) * MINUTE_MS;
+
+/** The longest span any of `rules` looks back (at least the live hour, which the score card shows). */
+export const longestSpan = (rules: readonly Rule[]): number => Math.max(60 * MINUTE_MS, ...rules.map(ruleSpan));
+
+/**
+ * Each listed device's tally over the window of `span` ms at `now`, from the
+ * location's minute buckets (buckets before the window are skipped).
+ */
+export function deviceWindows(minutes: Iterable<MinuteBucket>, now: number, devices: Iterable<string>, span?: number): Map<string, Tally> {
+  const from = windowStart(now, span);
   const windows = new Map<string, Tally>();
   for (const d of devices) windows.set(d, emptyTally());
   for (const bucket of minutes) {
@@ -57,6 +66,9 @@ export type Action =
     }
   | { type: "command-issued"; deviceId: string; payload: string; ruleId: string; causeIndex: number };
 
+/** A device's tally over `rule`'s window: how `judge` reads the windows. */
+export type WindowOf = (rule: Rule, deviceId: string) => Tally;
+
 /**
  * Decides what changes for each (rule, device) given the devices' windows and
  * the alerts currently raised. Only a change of state yields actions — a raise
@@ -67,10 +79,11 @@ export type Action =
  *
  * `removed` are rules no longer in force: their raised alerts are cleared.
  */
-export function decide(
+export function judge(
   rules: readonly Rule[],
   raised: ReadonlySet<string>,
-  windows: ReadonlyMap<string, Tally>,
+  devices: Iterable<string>,
+  windowOf: WindowOf,
   removed: readonly Rule[] = [],
 ): Action[] {
   const actions: Action[] = [];
@@ -87,12 +100,11 @@ export function decide(
   for (const rule of removed) {
     const prefix = alertKey(rule.id, "");
     const affected = [...state].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
-    for (const deviceId of affected) change(rule, deviceId, measure(rule, windows.get(deviceId) ?? emptyTally()), "alert-cleared");
+    for (const deviceId of affected) change(rule, deviceId, measure(rule, windowOf(rule, deviceId)), "alert-cleared");
   }
-  for (const deviceId of [...windows.keys()].sort()) {
-    const tally = windows.get(deviceId)!;
+  for (const deviceId of [...new Set(devices)].sort()) {
     for (const rule of rules) {
-      const m = measure(rule, tally);
+      const m = measure(rule, windowOf(rule, deviceId));
       const wasRaised = state.has(alertKey(rule.id, deviceId));
       const isHolding = holds(rule, m);
       if (isHolding && !wasRaised) change(rule, deviceId, m, "alert-raised");

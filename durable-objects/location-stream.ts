@@ -1,23 +1,25 @@
 import { DurableObject } from "cloudflare:workers";
-import { DEFAULT_RULES, type ActiveAlert, type EventsPage, type HourSummary, type IngestEvent, type LocationSummary, type LogEvent, type Rule, type ScoreWindow } from "../protocol";
-import { CLOSE, SNAPSHOT_RECENT } from "../protocol/live";
+import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
+import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
-import type { DeviceState, ReadingFact } from "../domain/projections";
-import { decide, deviceWindows, rulesReplaced } from "../domain/rules";
-import { hourlySeries, scoreWindowAt } from "../domain/window";
+import type { DeviceState } from "../domain/projections";
+import type { LocationInput } from "../domain/location/decide";
+import type { Entry } from "../domain/location/entries";
+import { nextLiveWindowChange, nextVerdictChange } from "../domain/location/timing";
 import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
-import { EventLog, readingEntry, readingFact, toLogEvent, type NewEntry } from "./location/event-log";
-import { ProjectionStore } from "./location/projection-store";
-import { ActionStore, type CommandState } from "./location/action-store";
-import { actionEntries, deliveredEntry, rulesEntry } from "./location/actions";
+import type { CommandState } from "./location/action-store";
+import { toLogEvent } from "./location/event-log";
+import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
+  DEFAULT_MAX_SOCKETS,
   LIVE_TAG,
   backlogFrames,
   broadcast,
   closeCodeFor,
   enablePingAutoResponse,
+  eventsFrames,
   sendFrame,
   type LiveAttachment,
 } from "./location/live-sockets";
@@ -27,7 +29,7 @@ export interface AppendResult {
   accepted: number;
   duplicates: number;
   head: number;
-  /** SQLite rows this append was billed for (log + projections). */
+  /** SQLite rows this append was billed for (log, action projections, and a checkpoint if one fell due). */
   rowsWritten: number;
 }
 
@@ -36,18 +38,14 @@ export interface RebuildResult {
   rowsWritten: number;
 }
 
-/** Writes since the object started: what `GET …/stats` reports to the benchmark. */
+/** Writes since the object started: what `GET …/stats` reports. Every row the object writes is counted, alarms' included. */
 export interface WriteStats {
   appends: number;
   accepted: number;
   duplicates: number;
   rowsWritten: number;
-}
-
-interface Stores {
-  log: EventLog;
-  projections: ProjectionStore;
-  actions: ActionStore;
+  checkpoints: number;
+  alarms: number;
 }
 
 export interface DeliveryResult {
@@ -56,57 +54,66 @@ export interface DeliveryResult {
   unknown: string[];
 }
 
+/** The projections are written back at least this often while events arrive (and every CHECKPOINT_EVERY_EVENTS events). */
+export const CHECKPOINT_MS = 5 * 60_000;
+/** A location tells the fleet view at most this often. */
+export const FLEET_INTERVAL_MS = 1_000;
+/** Retry delays for calls to other objects that failed (doubling up to the last). */
+const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
+
 /**
  * One location: its event log, the projections derived from it, the rules
- * that act on them, and the live sockets watching it. A thin shell over
- * EventLog, ProjectionStore, ActionStore and the socket helpers; the domain
- * rules live in domain/.
+ * that act on them, and the live sockets watching it. A thin shell: the
+ * location's logic is the decider in domain/location (`decide`, `evolve`,
+ * `allocate`), its storage is OpenLocation; this class loads, runs the
+ * decider in a transaction, broadcasts, and keeps one alarm for what time
+ * alone changes.
  *
- * Every change is one `commit`: entries appended, projections updated and
- * rules decided in one synchronous transaction, answered only once committed,
- * then one frame to every open socket.
+ * The alarm is set only when something is due: a rule verdict that aging
+ * will change, the live window losing its oldest minute (sockets get a
+ * `window` frame, the fleet a fresh summary), a coalesced fleet update,
+ * or projections to write back. With nothing due no alarm is set, and the
+ * object can hibernate.
  *
- * The location's name travels with every call, because an object addressed
- * with `idFromName` cannot read its own name back.
+ * The location's name is stored with its first write (an object addressed
+ * with `idFromName` cannot read its own name back, and alarms need it).
  */
 export class LocationStream extends DurableObject<Env> {
-  /**
-   * The location's tables, created by its first write. Until then every read
-   * answers "empty" without touching storage, so reading (or watching) a
-   * location nobody wrote to creates nothing.
-   */
-  private stores: Stores | null = null;
-  private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0 };
-  private registered = false;
+  /** null until the location's tables exist: created by its first write, so reading an unknown name creates nothing. */
+  private open: OpenLocation | null = null;
+  private name: string | null = null;
+  private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0, checkpoints: 0, alarms: 0 };
+
+  /** The alarm as last set (undefined: not read yet). */
+  private alarmAt: number | null | undefined;
+  private lastCheckpointAt = Date.now();
+  /** The live window's figures as last sent to sockets, to send a `window` frame only on a change. */
+  private lastWindowKey = "";
+  private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const created = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
-    if (created) this.open();
+    if (created) this.load();
     enablePingAutoResponse(ctx);
-  }
-
-  /** Creates (or migrates) the schema and loads the stores; idempotent. */
-  private open(): Stores {
-    if (this.stores) return this.stores;
-    const { storage } = this.ctx;
-    migrate(storage, LOCATION_MIGRATIONS);
-    this.registered = storage.sql.exec("SELECT 1 FROM meta WHERE key = 'registered'").toArray().length > 0;
-    return (this.stores = {
-      log: new EventLog(storage.sql),
-      projections: new ProjectionStore(storage.sql),
-      actions: new ActionStore(storage.sql),
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
     });
   }
 
-  private get log(): EventLog {
-    return this.open().log;
+  /** Creates (or migrates) the schema and loads the location; idempotent. */
+  private load(): OpenLocation {
+    if (this.open) return this.open;
+    migrate(this.ctx.storage, LOCATION_MIGRATIONS);
+    const meta = this.ctx.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('location', 'registered')").toArray();
+    this.name = meta.find((m) => m.key === "location")?.value ?? meta.find((m) => m.key === "registered")?.value ?? null;
+    this.fleet.registered = meta.some((m) => m.key === "registered");
+    return (this.open = new OpenLocation(this.ctx.storage.sql, Date.now()));
   }
-  private get projections(): ProjectionStore {
-    return this.open().projections;
-  }
-  private get actions(): ActionStore {
-    return this.open().actions;
+
+  /** Reads go here: the open location, or the empty one when nothing was ever written. */
+  private get reads(): LocationReads {
+    return this.open ?? EMPTY_LOCATION;
   }
 
   /**
@@ -115,104 +122,72 @@ export class LocationStream extends DurableObject<Env> {
    * this batch) cost nothing.
    */
   async append(location: string, events: IngestEvent[]): Promise<AppendResult> {
-    const { stored, rowsWritten } = this.commit(location, (now, meter) => {
-      const fresh = this.log.onlyNew(events);
-      if (fresh.length === 0) return [];
-      this.projections.apply(meter, fresh);
-      const readings = fresh.map(readingEntry);
-      const devices = new Set(fresh.map((e) => e.deviceId));
-      return [...readings, ...this.decideFor(devices, now, this.log.head + 1 + readings.length)];
-    });
-    const accepted = stored.filter((e) => e.type === "reading").length;
-    const result: AppendResult = { accepted, duplicates: events.length - accepted, head: this.log.head, rowsWritten };
+    const now = Date.now();
+    const fresh = events.length === 0 ? [] : this.load().onlyNew(events);
+    const { rowsWritten } = fresh.length > 0 ? this.commit(location, { type: "ingest", events: fresh }, now) : { rowsWritten: 0 };
+    const result: AppendResult = { accepted: fresh.length, duplicates: events.length - fresh.length, head: this.reads.head, rowsWritten };
     this.stats.appends++;
     this.stats.accepted += result.accepted;
     this.stats.duplicates += result.duplicates;
-    this.stats.rowsWritten += rowsWritten;
-    if (stored.length > 0 && !this.registered) await this.register(location);
+    // The first write makes the location known before the writer hears back; later ones are coalesced by the alarm.
+    if (fresh.length > 0 && !this.fleet.registered) await this.tellFleet(now);
     return result;
   }
 
   /**
    * Replaces the rule set: a `rules-set` entry, alerts of rules removed or
    * redefined are cleared (with their clear command), and every device heard
-   * in the window is judged by the new rules at once.
+   * in the new rules' windows is judged by them at once.
    */
   setRules(location: string, rules: Rule[]): { rules: Rule[]; seq: number } {
-    const previous = this.actions.rules;
-    this.commit(location, (now) => {
-      const seq = this.log.head + 1;
-      const set = rulesEntry(rules, seq, now);
-      const buckets = this.projections.windowBuckets(now);
-      const windows = deviceWindows(buckets, now, new Set(buckets.flatMap((b) => [...b.devices.keys()])));
-      const decided = decide(rules, this.actions.raised, windows, rulesReplaced(previous, rules));
-      return [set, ...actionEntries(decided, seq + 1, now)];
-    });
-    return { rules: this.actions.rules, seq: this.actions.rulesSeq! };
+    const now = Date.now();
+    this.load().ensureSpan(rules, now);
+    this.commit(location, { type: "set-rules", rules }, now);
+    const set = this.reads.rules();
+    return { rules: set.rules, seq: set.seq! };
   }
 
   /** Records what the bridge published; a repeated report changes nothing. */
   recordDeliveries(location: string, deliveries: { id: string; deliveredAt: number }[]): DeliveryResult {
-    if (!this.stores) return { recorded: 0, duplicates: 0, unknown: deliveries.map((d) => d.id) };
-    const result: DeliveryResult = { recorded: 0, duplicates: 0, unknown: [] };
-    this.commit(location, () => {
-      const entries: NewEntry[] = [];
-      const seen = new Set<string>();
-      for (const d of deliveries) {
-        const command = this.actions.command(d.id);
-        if (!command) result.unknown.push(d.id);
-        else if (command.deliveredAt !== null || seen.has(d.id)) result.duplicates++;
-        else {
-          seen.add(d.id);
-          entries.push(deliveredEntry(d.id, command.deviceId, this.log.head + 1 + entries.length, d.deliveredAt));
-          result.recorded++;
-        }
-      }
-      return entries;
-    });
-    return result;
+    const open = this.open;
+    if (!open) return { recorded: 0, duplicates: 0, unknown: deliveries.map((d) => d.id) };
+    const known = open.actions.known(deliveries.map((d) => d.id));
+    const input: LocationInput = {
+      type: "record-deliveries",
+      deliveries: deliveries.map((d) => ({ ...d, command: known.get(d.id) ?? null })),
+    };
+    const { entries } = this.commit(location, input, Date.now());
+    const unknown = deliveries.filter((d) => !known.has(d.id)).map((d) => d.id);
+    return { recorded: entries.length, duplicates: deliveries.length - entries.length - unknown.length, unknown };
   }
 
   summary(location: string): LocationSummary {
-    if (!this.stores) return { location, head: 0, lastEventAt: null, window: scoreWindowAt([], Date.now()) };
-    return {
-      location,
-      head: this.log.head,
-      lastEventAt: this.log.lastRecordedAt === null ? null : isoString(this.log.lastRecordedAt),
-      window: this.window(),
-    };
+    const { head, lastRecordedAt } = this.reads;
+    return { location, head, lastEventAt: lastRecordedAt === null ? null : isoString(lastRecordedAt), window: this.reads.window(Date.now()) };
   }
 
   hourly(from: number, to: number): HourSummary[] {
-    if (!this.stores) return hourlySeries([], from, to);
-    return this.projections.hourly(from, to);
+    return this.reads.hourly(from, to);
   }
 
   events(after: number, limit: number): EventsPage {
-    if (!this.stores) return { events: [], next: null };
-    const events = this.log.range(after, limit);
-    const last = events.at(-1)?.seq ?? after;
-    return { events, next: last < this.log.head ? last : null };
+    return this.reads.events(after, limit);
   }
 
   devices(): DeviceState[] {
-    if (!this.stores) return [];
-    return this.projections.devices();
+    return this.reads.devices();
   }
 
   rules(): { rules: Rule[]; seq: number | null } {
-    if (!this.stores) return { rules: DEFAULT_RULES, seq: null };
-    return { rules: this.actions.rules, seq: this.actions.rulesSeq };
+    return this.reads.rules();
   }
 
   alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
-    if (!this.stores) return { alerts: [], commands: [] };
-    return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(SNAPSHOT_RECENT) };
+    return this.reads.alerts(SNAPSHOT_RECENT);
   }
 
   pendingCommands(after: number, limit: number): CommandState[] {
-    if (!this.stores) return [];
-    return this.actions.pending(after, limit);
+    return this.reads.pendingCommands(after, limit);
   }
 
   writeStats(): WriteStats {
@@ -221,41 +196,33 @@ export class LocationStream extends DurableObject<Env> {
 
   /** Drops every projection and rebuilds it from the log, in one transaction. */
   rebuild(): RebuildResult {
-    if (!this.stores) return { events: 0, rowsWritten: 0 };
+    const open = this.open;
+    if (!open) return { events: 0, rowsWritten: 0 };
     const meter = new WriteMeter(this.ctx.storage.sql);
     try {
-      this.ctx.storage.transactionSync(() => {
-        const readings = (function* (log: EventLog): Generator<ReadingFact> {
-          for (const row of log.all()) {
-            const fact = readingFact(row);
-            if (fact) yield fact;
-          }
-        })(this.log);
-        this.projections.rebuild(meter, readings);
-        const entries = (function* (log: EventLog): Generator<LogEvent> {
-          for (const row of log.all()) if (row.type !== "reading") yield toLogEvent(row);
-        })(this.log);
-        this.actions.rebuild(meter, entries);
-      });
+      this.ctx.storage.transactionSync(() => open.rebuild(meter));
     } finally {
-      // The caches follow what was committed (or rolled back).
-      this.projections.forget();
-      this.actions.load();
+      // Memory follows what was committed (or rolled back).
+      open.reload(Date.now());
     }
-    return { events: this.log.head, rowsWritten: meter.rowsWritten };
+    this.stats.rowsWritten += meter.rowsWritten;
+    return { events: open.head, rowsWritten: meter.rowsWritten };
   }
 
-  /** Projection rows, for tests comparing incremental and rebuilt state. */
+  /** Projection rows as stored, after writing back what memory holds: for tests comparing incremental and rebuilt state. */
   projectionRows(): Record<string, unknown[]> {
-    if (!this.stores) return {};
-    return { ...this.projections.dump(), ...this.actions.dump() };
+    const open = this.open;
+    if (!open) return {};
+    this.checkpoint(open, Date.now());
+    return { ...open.projections.dump(), ...open.actions.dump() };
   }
 
   /**
    * Live socket. The worker has validated the upgrade, the location and
    * `since`, and passes them as query parameters. Snapshot, then the resume
-   * backlog, are sent before this returns: no await in between, so no batch
-   * can interleave and the client sees every seq exactly once.
+   * backlog (or a `resync` frame when it is longer than RESYNC_AFTER), are sent
+   * before this returns: no await in between, so no batch can interleave and
+   * the client sees every seq exactly once.
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -264,14 +231,21 @@ export class LocationStream extends DurableObject<Env> {
     const since = sinceParam === null ? null : Number(sinceParam);
 
     const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [LIVE_TAG]);
+    const full = this.ctx.getWebSockets(LIVE_TAG).length >= this.maxSockets();
+    this.ctx.acceptWebSocket(server, full ? [] : [LIVE_TAG]);
+    if (full) {
+      server.close(CLOSE.tryAgainLater, `this location has ${this.maxSockets()} live sockets open; try again later`);
+      return new Response(null, { status: 101, webSocket: client });
+    }
     server.serializeAttachment({ connectedAt: Date.now(), since } satisfies LiveAttachment);
 
-    const head = this.stores?.log.head ?? 0;
-    const window = this.window();
-    sendFrame(server, { type: "snapshot", location, head, window, recent: this.stores?.log.recent(SNAPSHOT_RECENT) ?? [] });
-    if (since !== null && this.stores) {
-      for (const frame of backlogFrames(location, head, since, window, (a, l) => this.log.range(a, l))) sendFrame(server, frame);
+    const reads = this.reads;
+    const head = reads.head;
+    const window = reads.window(Date.now());
+    sendFrame(server, { type: "snapshot", location, head, window, recent: reads.recent(SNAPSHOT_RECENT) });
+    if (since !== null && this.open && since < head) {
+      if (head - since > RESYNC_AFTER) sendFrame(server, { type: "resync", location, head });
+      else for (const frame of backlogFrames(location, head, since, window, (a, l) => this.open!.range(a, l))) sendFrame(server, frame);
     }
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -298,49 +272,145 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   /**
-   * The one write path: `build` returns the entries to append (it may write
-   * projections through `meter`), they are appended as one commit with
-   * the action projections updated, all in one transaction; then one frame
-   * goes to every open socket. A failed transaction rolls back and the cached
-   * heads and rules are reloaded.
+   * Whatever is due: the rules judge the aged windows (a silent device's
+   * alert clears), sockets get the aged live window, projections are written
+   * back, the fleet view hears the new summary. Then the next alarm, if any.
    */
-  private commit(location: string, build: (now: number, meter: WriteMeter) => NewEntry[]): { stored: LogEvent[]; rowsWritten: number } {
-    const meter = new WriteMeter(this.ctx.storage.sql);
+  override async alarm(): Promise<void> {
+    const open = this.open;
+    this.alarmAt = null;
+    if (!open || this.name === null) return;
+    this.stats.alarms++;
     const now = Date.now();
-    let stored: LogEvent[];
+    // A fresh instance does not know whether its last summary reached the fleet: send one.
+    if (this.fleet.lastAt === 0) this.fleet.dirty = true;
+    this.commit(this.name, { type: "tick" }, now);
+    this.sendWindowIfChanged(now);
+    if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
+    if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
+    this.reschedule(Date.now());
+  }
+
+  /**
+   * The one write path: the decider's entries for `input`, appended with the
+   * action projections in one transaction (plus a checkpoint when enough
+   * events are folded in memory); then frames to every open socket and the
+   * alarm for what is due. A failed transaction rolls back and memory is
+   * reloaded from storage.
+   */
+  private commit(location: string, input: LocationInput, now: number): { entries: Entry[]; rowsWritten: number } {
+    const open = this.load();
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    let entries: Entry[];
     try {
-      stored = this.ctx.storage.transactionSync(() => {
-        const appended = this.log.append(meter, build(now, meter), now);
-        this.actions.record(meter, appended);
+      entries = this.ctx.storage.transactionSync(() => {
+        const appended = open.run(meter, input, now);
+        if (appended.length > 0 && this.name === null) {
+          meter.run("INSERT INTO meta (key, value) VALUES ('location', ?) ON CONFLICT(key) DO NOTHING", location);
+          this.name = location;
+        }
         return appended;
       });
     } catch (error) {
-      this.log.reload();
-      this.projections.forget();
-      this.actions.load();
+      open.reload(now);
       throw error;
     }
-    if (stored.length > 0) {
-      broadcast(this.ctx, () => ({ type: "events", location, head: this.log.head, events: stored, window: this.window() }));
+    if (open.uncheckpointed >= CHECKPOINT_EVERY_EVENTS) this.checkpoint(open, now, meter);
+    this.stats.rowsWritten += meter.rowsWritten;
+    if (entries.length > 0) {
+      const events = entries.map(toLogEvent);
+      const window = open.window(now);
+      broadcast(this.ctx, () => eventsFrames(location, open.head, events, window));
+      this.lastWindowKey = windowKey(window);
+      this.fleet.dirty = true;
+      this.reschedule(now);
     }
-    return { stored, rowsWritten: meter.rowsWritten };
+    return { entries, rowsWritten: meter.rowsWritten };
   }
 
-  /** The rules' verdict on `devices` at `now`, as entries starting at `firstSeq`. */
-  private decideFor(devices: Set<string>, now: number, firstSeq: number): NewEntry[] {
-    const windows = deviceWindows(this.projections.windowBuckets(now), now, devices);
-    return actionEntries(decide(this.actions.rules, this.actions.raised, windows), firstSeq, now);
+  /** Writes the projections back (its own transaction) and counts the rows. */
+  private checkpoint(open: OpenLocation, now: number, into?: WriteMeter): void {
+    const meter = into ?? new WriteMeter(this.ctx.storage.sql);
+    const before = meter.rowsWritten;
+    try {
+      this.ctx.storage.transactionSync(() => open.checkpoint(meter, now));
+    } catch (error) {
+      open.reload(now);
+      throw error;
+    }
+    if (!into) this.stats.rowsWritten += meter.rowsWritten - before;
+    this.stats.checkpoints++;
+    this.lastCheckpointAt = now;
   }
 
-  private window(): ScoreWindow {
-    return this.stores ? this.stores.projections.window(Date.now()) : scoreWindowAt([], Date.now());
+  /** A `window` frame to open sockets when the live window's figures changed since the last frame. */
+  private sendWindowIfChanged(now: number): void {
+    const open = this.open;
+    if (!open || this.name === null) return;
+    const window = open.window(now);
+    const key = windowKey(window);
+    if (key === this.lastWindowKey) return;
+    this.lastWindowKey = key;
+    this.fleet.dirty = true;
+    const location = this.name;
+    broadcast(this.ctx, () => [{ type: "window", location, head: open.head, window }]);
   }
 
-  /** Adds this location to the directory once; retried on the next append if it fails. */
-  private async register(location: string): Promise<void> {
-    const directory = this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(DIRECTORY_NAME));
-    await directory.register(location);
-    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('registered', ?)", location);
-    this.registered = true;
+  private fleetDueAt(): number {
+    return Math.max(this.fleet.lastAt + FLEET_INTERVAL_MS, this.fleet.retryAt);
+  }
+
+  /** Makes the location known to the fleet view; on failure, retried by the alarm with growing delays. */
+  private async tellFleet(now: number): Promise<void> {
+    const location = this.name;
+    if (location === null) return;
+    this.fleet.dirty = false;
+    this.fleet.lastAt = now;
+    try {
+      if (!this.fleet.registered) {
+        await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(DIRECTORY_NAME)).register(location);
+        this.ctx.storage.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('registered', ?)", location);
+        this.fleet.registered = true;
+      }
+      this.fleet.failures = 0;
+      this.fleet.retryAt = 0;
+    } catch (error) {
+      this.fleet.dirty = true;
+      this.fleet.retryAt = Date.now() + RETRY_MS[Math.min(this.fleet.failures, RETRY_MS.length - 1)]!;
+      this.fleet.failures++;
+      console.warn(JSON.stringify({ msg: "fleet update failed; retrying", location, error: String(error) }));
+      this.reschedule(Date.now());
+    }
+  }
+
+  /**
+   * Sets the alarm to the earliest thing due, or clears it when nothing is:
+   * a verdict aging will change, the live window's next change (while it
+   * holds readings), a fleet update, projections to write back.
+   */
+  private reschedule(now: number): void {
+    const open = this.open;
+    if (!open || this.alarmAt === undefined) return;
+    const due: number[] = [];
+    const verdict = nextVerdictChange(open.state, now);
+    if (verdict !== null) due.push(verdict);
+    const live = nextLiveWindowChange(open.state, now);
+    if (live !== null) due.push(live);
+    if (this.fleet.dirty) due.push(this.fleetDueAt());
+    if (open.uncheckpointed > 0) due.push(this.lastCheckpointAt + CHECKPOINT_MS);
+    const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
+    if (next === this.alarmAt) return;
+    this.alarmAt = next;
+    if (next === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(next);
+  }
+
+  private maxSockets(): number {
+    const configured = Number(this.env.MAX_SOCKETS_PER_LOCATION);
+    return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_SOCKETS;
   }
 }
+
+/** What a dashboard shows of a window: its figures (not `from`/`to`, which move with the clock). */
+const windowKey = (w: { votes: number; score: number | null; devices: number; temperature: number | null; humidity: number | null }) =>
+  JSON.stringify([w.votes, w.score, w.devices, w.temperature, w.humidity]);

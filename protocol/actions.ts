@@ -2,7 +2,7 @@ import { z } from "zod";
 import { deviceId, locationName, systemEventId } from "./ids";
 
 /**
- * Actions: rules over each device's 60-minute window raise and clear alerts
+ * Actions: rules over each device's recent window raise and clear alerts
  * and issue commands to the device. Rules, alerts and commands are entries of
  * the location's log like readings, so their history is kept and replayable.
  */
@@ -25,8 +25,11 @@ export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
 });
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
+/** How far back a rule looks, in minutes (1 to 1440; 60 unless set). */
+export const RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 } as const;
+
 /**
- * One rule, evaluated per device over the device's 60-minute window: the
+ * One rule, evaluated per device over the device's last `windowMinutes`: the
  * alert is raised when `metric op threshold` holds with at least `minSamples`
  * samples (votes for score, readings otherwise), and cleared when it no longer
  * holds. Raising issues `raise` to the device; clearing issues `clear`.
@@ -40,6 +43,12 @@ export const rule = z
     minSamples: z.number().int("minSamples must be an integer").min(1, "minSamples must be at least 1").max(10_000).default(1),
     raise: commandPayload.nullable().default("ON"),
     clear: commandPayload.nullable().default("OFF"),
+    windowMinutes: z
+      .number({ error: "windowMinutes must be a number" })
+      .int("windowMinutes must be a whole number of minutes")
+      .min(RULE_WINDOW_MINUTES.min, `windowMinutes must be at least ${RULE_WINDOW_MINUTES.min}`)
+      .max(RULE_WINDOW_MINUTES.max, `windowMinutes must be at most ${RULE_WINDOW_MINUTES.max} (24 hours)`)
+      .default(RULE_WINDOW_MINUTES.default),
   })
   .superRefine((r, ctx) => {
     if (r.metric === "score" && (r.threshold < 0 || r.threshold > 1)) {
@@ -71,7 +80,7 @@ export type RulesBody = z.output<typeof rulesBody>;
 
 /** The talk's rule, in force until a location sets its own: score < 0.7 over ≥ 3 votes → "ON", recovery → "OFF". */
 export const DEFAULT_RULES: Rule[] = [
-  { id: "low-score", metric: "score", op: "below", threshold: 0.7, minSamples: 3, raise: "ON", clear: "OFF" },
+  { id: "low-score", metric: "score", op: "below", threshold: 0.7, minSamples: 3, raise: "ON", clear: "OFF", windowMinutes: 60 },
 ];
 
 export const rulesResponse = z.object({

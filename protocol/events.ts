@@ -34,7 +34,7 @@ export const rulesSetEvent = z.object({
   rules: z.array(rule),
 });
 
-/** What an alert was judged on: the device's 60-minute window at the time. */
+/** What an alert was judged on: the device's window (the rule's `windowMinutes`) at the time. */
 const judgement = {
   ruleId,
   deviceId,

@@ -6,10 +6,16 @@ interface Secrets {
   ADMIN_TOKEN?: string;
 }
 
+/** Optional settings (`[vars]` in wrangler.toml or the dashboard); each has a default when unset. */
+interface Settings {
+  /** Live sockets one location accepts (default 10,000); beyond it a new socket is closed with 1013. */
+  MAX_SOCKETS_PER_LOCATION?: string;
+}
+
 declare global {
-  interface Env extends Secrets {}
+  interface Env extends Secrets, Settings {}
   namespace Cloudflare {
-    interface Env extends Secrets {}
+    interface Env extends Secrets, Settings {}
   }
 }
 

@@ -1,5 +1,8 @@
-import { DEFAULT_RULES, type ActiveAlert, type AlertsResponse, type LogEvent, type Rule } from "../../protocol";
+import type { ActiveAlert, AlertsResponse, Rule } from "../../protocol";
 import { isoString } from "../../protocol/time";
+import type { KnownCommand } from "../../domain/location/decide";
+import type { Entry } from "../../domain/location/entries";
+import { normalizeRules, type LocationState } from "../../domain/location/state";
 import { alertKey } from "../../domain/rules";
 import type { WriteMeter } from "../sql";
 import { ACTION_TABLES } from "./schema";
@@ -27,24 +30,23 @@ const toCommand = (r: CommandRow): CommandState => ({
 
 /**
  * Projections of the action entries of the log: the rule set in force, the
- * alerts currently raised and every command with its delivery. `record` is the
- * one way they change, for a live batch and for a rebuild alike, so both give
- * the same rows. Rules and raised alerts are cached: every batch consults them.
+ * alerts currently raised and every command with its delivery. They are
+ * written with the entries (they change rarely, so this costs rows only when
+ * something happens) and `record` is the one way they change, for a live
+ * commit and a rebuild alike. The decider's copy of rules and raised alerts
+ * lives in the location's state, loaded from here.
  */
 export class ActionStore {
-  rules: Rule[] = DEFAULT_RULES;
-  rulesSeq: number | null = null;
-  raised = new Set<string>();
+  constructor(private readonly sql: SqlStorage) {}
 
-  constructor(private readonly sql: SqlStorage) {
-    this.load();
-  }
-
-  load(): void {
+  /** Puts the rule set and the raised alerts into `state`. */
+  loadInto(state: LocationState): void {
     const set = this.sql.exec<{ seq: number; rules: string }>("SELECT seq, rules FROM rule_set").toArray()[0];
-    this.rules = set ? (JSON.parse(set.rules) as Rule[]) : DEFAULT_RULES;
-    this.rulesSeq = set?.seq ?? null;
-    this.raised = new Set(
+    if (set) {
+      state.rules = normalizeRules(JSON.parse(set.rules) as Rule[]);
+      state.rulesSeq = set.seq;
+    }
+    state.raised = new Set(
       this.sql
         .exec<{ rule_id: string; device_id: string }>("SELECT rule_id, device_id FROM alerts")
         .toArray()
@@ -52,10 +54,9 @@ export class ActionStore {
     );
   }
 
-  /** Applies committed log entries; readings are ignored here. */
-  record(meter: WriteMeter, events: readonly LogEvent[]): void {
-    for (const e of events) {
-      const at = Date.parse(e.occurredAt);
+  /** Applies committed entries; readings are not its concern. */
+  record(meter: WriteMeter, entries: readonly Entry[]): void {
+    for (const e of entries) {
       switch (e.type) {
         case "reading":
           break;
@@ -65,8 +66,6 @@ export class ActionStore {
             e.seq,
             JSON.stringify(e.rules),
           );
-          this.rules = e.rules;
-          this.rulesSeq = e.seq;
           break;
         case "alert-raised":
           meter.run(
@@ -74,15 +73,13 @@ export class ActionStore {
             e.ruleId,
             e.deviceId,
             e.seq,
-            at,
+            e.occurredAt,
             e.value,
             e.samples,
           );
-          this.raised.add(alertKey(e.ruleId, e.deviceId));
           break;
         case "alert-cleared":
           meter.run("DELETE FROM alerts WHERE rule_id = ? AND device_id = ?", e.ruleId, e.deviceId);
-          this.raised.delete(alertKey(e.ruleId, e.deviceId));
           break;
         case "command-issued":
           meter.run(
@@ -92,20 +89,19 @@ export class ActionStore {
             e.deviceId,
             e.payload,
             e.ruleId,
-            at,
+            e.occurredAt,
           );
           break;
         case "command-delivered":
-          meter.run("UPDATE commands SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", at, e.commandId);
+          meter.run("UPDATE commands SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL", e.occurredAt, e.commandId);
           break;
       }
     }
   }
 
   /** Empties the action projections and replays every entry of the log. */
-  rebuild(meter: WriteMeter, log: Iterable<LogEvent>): void {
+  rebuild(meter: WriteMeter, log: Iterable<Entry>): void {
     for (const table of ACTION_TABLES) meter.run(`DELETE FROM ${table}`);
-    this.load();
     for (const e of log) this.record(meter, [e]);
   }
 
@@ -131,9 +127,14 @@ export class ActionStore {
     return this.sql.exec<CommandRow>("SELECT * FROM commands ORDER BY seq DESC LIMIT ?", n).toArray().map(toCommand);
   }
 
-  command(id: string): CommandState | null {
-    const row = this.sql.exec<CommandRow>("SELECT * FROM commands WHERE id = ?", id).toArray()[0];
-    return row ? toCommand(row) : null;
+  /** What the decider checks a delivery report against, for each id the location issued. */
+  known(ids: readonly string[]): Map<string, KnownCommand> {
+    const known = new Map<string, KnownCommand>();
+    for (const id of new Set(ids)) {
+      const row = this.sql.exec<{ device_id: string; delivered_at: number | null }>("SELECT device_id, delivered_at FROM commands WHERE id = ?", id).toArray()[0];
+      if (row) known.set(id, { deviceId: row.device_id, delivered: row.delivered_at !== null });
+    }
+    return known;
   }
 
   /** Rows of the action projections, for comparing an incremental build with a rebuild. */

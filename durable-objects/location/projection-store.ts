@@ -1,17 +1,9 @@
-import type { HourSummary, ScoreWindow } from "../../protocol";
-import {
-  emptyProjectionSet,
-  evolve,
-  touchedKeys,
-  type DeviceState,
-  type HourBucket,
-  type MinuteBucket,
-  type ProjectionSet,
-  type ReadingFact,
-} from "../../domain/projections";
+import type { HourSummary } from "../../protocol";
+import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
+import { emptyDirty, type LocationState } from "../../domain/location/state";
 import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
-import { windowStart } from "../../domain/time-buckets";
-import { hourlySeries, scoreWindowAt } from "../../domain/window";
+import { hourStart } from "../../domain/time-buckets";
+import { hourlySeries } from "../../domain/window";
 import { PROJECTION_TABLES } from "./schema";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
@@ -75,109 +67,118 @@ function decodeDevice(r: DeviceRow): DeviceState {
 /** Device lists are stored sorted, so equal state always gives equal rows. */
 const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
+const minuteRow = (m: MinuteBucket) => [m.start, ...packTally(m.tally), JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)])))];
+const hourRow = (h: HourBucket) => [h.start, ...packTally(h.tally), JSON.stringify([...h.devices].sort())];
+const deviceRow = (d: DeviceState) => [
+  d.deviceId,
+  d.lastSeenAt,
+  d.vote?.value ?? null,
+  d.vote?.at ?? null,
+  d.temperature?.value ?? null,
+  d.temperature?.at ?? null,
+  d.humidity?.value ?? null,
+  d.humidity?.at ?? null,
+];
+
+/** Devices kept decoded between checkpoints; beyond this the clean ones are dropped and re-read when touched. */
+const DEVICES_KEPT = 10_000;
+
 /**
- * Reads and writes the projection tables. Folding itself is the pure
- * `evolve` of domain/projections; this class only moves rows in and out.
+ * Moves the reading projections between SQLite and the location's in-memory
+ * state. Folding itself is the pure `evolve` of domain/projections.
+ *
+ * Rows are not written per batch: a batch folds into memory (marking rows
+ * dirty) and `checkpoint` writes every dirty row at once, with the log seq it
+ * covers. After a restart the object loads the checkpointed rows and folds the
+ * log's tail after that seq again, so nothing is lost and rows written per
+ * event stay near one (the event itself) even at one event per batch.
  */
 export class ProjectionStore {
-  /**
-   * The minute buckets from `recentFrom` on, decoded: every batch judges its
-   * devices on the window and every frame carries it, so they are read from
-   * SQL once and then kept current by `save` (this object is the only
-   * writer). `forget()` drops them after a rolled-back transaction.
-   */
-  private recent: Map<number, MinuteBucket> | null = null;
-  private recentFrom = 0;
-
   constructor(private readonly sql: SqlStorage) {}
 
-  forget(): void {
-    this.recent = null;
+  /** The log seq the written projection rows include (0 before the first checkpoint). */
+  checkpointSeq(): number {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'checkpoint'").toArray()[0];
+    return row ? Number(row.value) : 0;
+  }
+
+  /** Reads every minute bucket from `from` on into the state (the windows rules and the score card look at). */
+  loadRecent(state: LocationState, from: number): void {
+    for (const r of this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start >= ?`, from)) {
+      if (!state.projections.minutes.has(r.start)) state.projections.minutes.set(r.start, decodeMinute(r));
+    }
+  }
+
+  /** Reads the rows `facts` will fold into that are not in memory yet: a fold must start from the stored row. */
+  loadTouched(state: LocationState, facts: readonly ReadingFact[]): void {
+    if (facts.length === 0) return;
+    const { minutes, hours, devices } = state.projections;
+    const keys = touchedKeys(facts);
+    const missing = <K>(wanted: K[], have: Map<K, unknown>) => wanted.filter((k) => !have.has(k));
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "minutes", "start", missing(keys.minutes, minutes))) {
+      minutes.set(r.start, decodeMinute(r));
+    }
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "hours", "start", missing(keys.hours, hours))) {
+      hours.set(r.start, decodeHour(r));
+    }
+    for (const r of selectIn<DeviceRow>(this.sql, DEVICE_COLUMNS, "devices", "device_id", missing(keys.devices, devices))) {
+      devices.set(r.device_id, decodeDevice(r));
+    }
   }
 
   /**
-   * Folds a batch into the projections: load each touched row once, fold every
-   * fact, write each touched row once (so rows written grow with buckets and
-   * devices touched, not with events).
+   * Writes every dirty row and the seq they include (one upsert each), then
+   * lets go of rows memory no longer needs: minutes before `keepFrom` and hours
+   * and devices that are clean (the current hour stays: most batches touch it).
+   * Call inside a transaction.
    */
-  apply(meter: WriteMeter, facts: readonly ReadingFact[]): void {
-    if (facts.length === 0) return;
-    const keys = touchedKeys(facts);
-    const set = emptyProjectionSet();
-    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "minutes", "start", keys.minutes)) {
-      set.minutes.set(r.start, decodeMinute(r));
-    }
-    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, "hours", "start", keys.hours)) {
-      set.hours.set(r.start, decodeHour(r));
-    }
-    for (const r of selectIn<DeviceRow>(this.sql, DEVICE_COLUMNS, "devices", "device_id", keys.devices)) {
-      set.devices.set(r.device_id, decodeDevice(r));
-    }
-    for (const f of facts) evolve(set, f);
-    this.save(meter, set);
+  checkpoint(meter: WriteMeter, state: LocationState, keepFrom: number, now: number): void {
+    const { minutes, hours, devices } = state.projections;
+    const pick = <K, V>(keys: Set<K>, from: Map<K, V>) => [...keys].map((k) => from.get(k)).filter((v): v is V => v !== undefined);
+    insertRows(meter, "minutes", BUCKET_FIELDS, pick(state.dirty.minutes, minutes).map(minuteRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, "hours", BUCKET_FIELDS, pick(state.dirty.hours, hours).map(hourRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, "devices", DEVICE_FIELDS, pick(state.dirty.devices, devices).map(deviceRow), upsert(DEVICE_FIELDS));
+    meter.run(
+      "INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      String(state.head),
+    );
+    state.dirty = emptyDirty();
+    for (const start of minutes.keys()) if (start < keepFrom) minutes.delete(start);
+    const currentHour = hourStart(now);
+    for (const start of hours.keys()) if (start < currentHour) hours.delete(start);
+    if (devices.size > DEVICES_KEPT) devices.clear();
   }
 
-  /** Empties every projection and refolds the whole log, in seq order. */
-  rebuild(meter: WriteMeter, log: Iterable<ReadingFact>): void {
-    this.forget();
+  /** Empties every projection, refolds the whole log in seq order and writes it, as of `head`. */
+  rebuild(meter: WriteMeter, log: Iterable<ReadingFact>, head: number): void {
     for (const table of PROJECTION_TABLES) meter.run(`DELETE FROM ${table}`);
     const set = emptyProjectionSet();
     for (const fact of log) evolve(set, fact);
-    this.save(meter, set);
+    insertRows(meter, "minutes", BUCKET_FIELDS, [...set.minutes.values()].map(minuteRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, "hours", BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, "devices", DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
+    meter.run("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(head));
   }
 
-  private save(meter: WriteMeter, set: ProjectionSet): void {
-    const minutes = [...set.minutes.values()].map((m) => [
-      m.start,
-      ...packTally(m.tally),
-      JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)]))),
-    ]);
-    const hours = [...set.hours.values()].map((h) => [h.start, ...packTally(h.tally), JSON.stringify([...h.devices].sort())]);
-    const devices = [...set.devices.values()].map((d) => [
-      d.deviceId,
-      d.lastSeenAt,
-      d.vote?.value ?? null,
-      d.vote?.at ?? null,
-      d.temperature?.value ?? null,
-      d.temperature?.at ?? null,
-      d.humidity?.value ?? null,
-      d.humidity?.at ?? null,
-    ]);
-    insertRows(meter, "minutes", BUCKET_FIELDS, minutes, upsert(BUCKET_FIELDS));
-    if (this.recent) for (const m of set.minutes.values()) if (m.start >= this.recentFrom) this.recent.set(m.start, m);
-    insertRows(meter, "hours", BUCKET_FIELDS, hours, upsert(BUCKET_FIELDS));
-    insertRows(meter, "devices", DEVICE_FIELDS, devices, upsert(DEVICE_FIELDS));
-  }
-
-  /** Minute buckets of the live window at `now`. */
-  windowBuckets(now: number): MinuteBucket[] {
-    const from = windowStart(now);
-    if (!this.recent || from < this.recentFrom) {
-      const rows = this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM minutes WHERE start >= ?`, from).toArray();
-      this.recent = new Map(rows.map((r) => [r.start, decodeMinute(r)]));
-      this.recentFrom = from;
+  /** Hours in [from, to): stored rows, overlaid by the newer ones in memory. */
+  hourly(state: LocationState, from: number, to: number): HourSummary[] {
+    const byStart = new Map<number, HourBucket>();
+    for (const r of this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM hours WHERE start >= ? AND start < ?`, from, to)) {
+      byStart.set(r.start, decodeHour(r));
     }
-    for (const start of this.recent.keys()) if (start < from) this.recent.delete(start);
-    this.recentFrom = from;
-    return [...this.recent.values()];
+    for (const [start, h] of state.projections.hours) if (start >= from && start < to) byStart.set(start, h);
+    return hourlySeries(byStart.values(), from, to);
   }
 
-  window(now: number): ScoreWindow {
-    return scoreWindowAt(this.windowBuckets(now), now);
+  /** Every device: stored rows, overlaid by the newer ones in memory. */
+  devices(state: LocationState): DeviceState[] {
+    const byId = new Map<string, DeviceState>();
+    for (const r of this.sql.exec<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices`)) byId.set(r.device_id, decodeDevice(r));
+    for (const [id, d] of state.projections.devices) byId.set(id, d);
+    return [...byId.values()].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
   }
 
-  hourly(from: number, to: number): HourSummary[] {
-    const rows = this.sql
-      .exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM hours WHERE start >= ? AND start < ? ORDER BY start`, from, to)
-      .toArray();
-    return hourlySeries(rows.map(decodeHour), from, to);
-  }
-
-  devices(): DeviceState[] {
-    return this.sql.exec<DeviceRow>(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY device_id`).toArray().map(decodeDevice);
-  }
-
-  /** Every projection row, for comparing an incremental build with a rebuild. */
+  /** Every projection row as stored, for comparing an incremental build with a rebuild (checkpoint first). */
   dump(): Record<(typeof PROJECTION_TABLES)[number], unknown[]> {
     return {
       minutes: this.sql.exec(`SELECT * FROM minutes ORDER BY start`).toArray(),

@@ -70,7 +70,7 @@ export async function openLive(workerUrl: string, location: string, options: Liv
       if (frame.type === "snapshot") {
         clearTimeout(timer);
         resolve(frame);
-      } else {
+      } else if (frame.type === "events") {
         events.push(...frame.events);
         options.onEvents?.(frame, receivedAt);
       }

@@ -11,7 +11,7 @@ import {
   type Rule,
 } from "../../protocol";
 import { emptyProjectionSet, evolve, type ReadingFact } from "../../domain/projections";
-import { alertKey, decide, deviceWindows, rulesReplaced, type Action } from "../../domain/rules";
+import { alertKey, deviceWindows, judge, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../../domain/rules";
 import { api, expectError, ingestOk, locationPath, parsed, storedEvents } from "./support/api";
 import { reading } from "./support/events";
 
@@ -71,7 +71,7 @@ describe("rules API", () => {
   it("replaces the rule set as a log entry, clearing alerts of removed rules", async () => {
     const loc = "act-rules-set";
     await ingestOk(votes(loc, "dev", [0, 0, 0]));
-    const rules: Rule[] = [{ id: "humid", metric: "humidity", op: "above", threshold: 80, minSamples: 1, raise: "DRY", clear: "STOP" }];
+    const rules: Rule[] = [{ id: "humid", metric: "humidity", op: "above", threshold: 80, minSamples: 1, raise: "DRY", clear: "STOP", windowMinutes: 60 }];
     const body = await parsed(await putRules(loc, { rules }), rulesResponse);
     expect(body).toEqual({ location: loc, rules, seq: 6 });
     const actions = actionsOf(await storedEvents(loc));
@@ -178,6 +178,10 @@ function replayDecisions(events: LogEvent[], commits: { first_seq: number; count
   let rules = DEFAULT_RULES;
   const raised = new Set<string>();
   const out: Action[][] = [];
+  const windowsAt =
+    (now: number): WindowOf =>
+    (rule, deviceId) =>
+      deviceWindows(set.minutes.values(), now, [deviceId], ruleSpan(rule)).get(deviceId)!;
   for (const c of commits) {
     const entries = Array.from({ length: c.count }, (_, i) => bySeq.get(c.first_seq + i)!);
     const readings = entries.filter((e) => e.type === "reading");
@@ -185,10 +189,10 @@ function replayDecisions(events: LogEvent[], commits: { first_seq: number; count
     let decided: Action[] = [];
     if (readings.length > 0) {
       for (const r of readings) evolve(set, { deviceId: r.deviceId, occurredAt: Date.parse(r.occurredAt), vote: r.vote } as ReadingFact);
-      decided = decide(rules, raised, deviceWindows(set.minutes.values(), c.recorded_at, new Set(readings.map((r) => r.deviceId))));
+      decided = judge(rules, raised, new Set(readings.map((r) => r.deviceId)), windowsAt(c.recorded_at));
     } else if (rulesSet) {
       const heard = new Set([...set.minutes.values()].flatMap((m) => [...m.devices.keys()]));
-      decided = decide(rulesSet.rules, raised, deviceWindows(set.minutes.values(), c.recorded_at, heard), rulesReplaced(rules, rulesSet.rules));
+      decided = judge(rulesSet.rules, raised, heard, windowsAt(c.recorded_at), rulesReplaced(rules, rulesSet.rules));
       rules = rulesSet.rules;
     }
     for (const a of decided) {

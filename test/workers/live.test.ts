@@ -110,19 +110,55 @@ describe("live socket: frames", () => {
 describe("live socket: resume with ?since=", () => {
   it("sends every event in (since, head] once, in pages, before any live frame", async () => {
     const location = "live-resume";
-    await seed(location, 1200, 400); // more than two resume pages
-    const client = await LiveClient.connect(location, "?since=37");
+    await seed(location, 1200, 400); // two resume pages, within RESYNC_AFTER of the head
+    const client = await LiveClient.connect(location, "?since=250");
     const snap = await client.nextOfType("snapshot");
     expect(snap.head).toBe(1200);
     const backlog: EventsFrame[] = [];
-    while (backlog.flatMap((f) => f.events).length < 1200 - 37) backlog.push(await client.nextOfType("events"));
-    expect(backlog.map((f) => f.events.length)).toEqual([500, 500, 163]);
+    while (backlog.flatMap((f) => f.events).length < 1200 - 250) backlog.push(await client.nextOfType("events"));
+    expect(backlog.map((f) => f.events.length)).toEqual([500, 450]);
     expect(backlog.every((f) => f.head === 1200)).toBe(true);
-    expect(seqs(backlog.flatMap((f) => f.events))).toEqual(range(38, 1200));
+    expect(seqs(backlog.flatMap((f) => f.events))).toEqual(range(251, 1200));
 
     await ingestOk([reading(location)]);
     const live = (await client.drain()) as EventsFrame[];
     expect(live.map((f) => seqs(f.events))).toEqual([[1201]]);
+    client.close();
+  });
+
+  it("a client more than RESYNC_AFTER events behind gets the snapshot and a resync frame instead of the backlog", async () => {
+    const location = "live-resync";
+    await seed(location, 1200, 400);
+    const client = await LiveClient.connect(location, "?since=199"); // 1,001 behind
+    expect((await client.nextOfType("snapshot")).head).toBe(1200);
+    expect(await client.next()).toEqual({ type: "resync", location, head: 1200 });
+    await client.expectQuiet();
+    // Live frames follow as usual.
+    await ingestOk([reading(location)]);
+    expect(((await client.drain()) as EventsFrame[]).map((f) => seqs(f.events))).toEqual([[1201]]);
+    client.close();
+
+    // Exactly RESYNC_AFTER behind still gets the backlog.
+    const edge = await LiveClient.connect(location, "?since=201");
+    await edge.nextOfType("snapshot");
+    const frames = await edge.drain();
+    expect(frames.every((f) => f.type === "events")).toBe(true);
+    expect(seqs(frames.flatMap((f) => (f.type === "events" ? f.events : [])))).toEqual(range(202, 1201));
+    edge.close();
+  });
+
+  it("cuts a batch whose frame would pass the size limit into several frames, in seq order", async () => {
+    const location = "live-big-batch";
+    const client = await LiveClient.connect(location);
+    await client.nextOfType("snapshot");
+    // One 80-event batch with 32 properties of 256 characters (some two-byte): ~650,000 characters of events.
+    const big = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`p${i}`, "é".repeat(100) + "x".repeat(156)]));
+    await ingestOk(Array.from({ length: 80 }, () => ({ ...reading(location), properties: big })));
+    const frames = (await client.drain()) as EventsFrame[];
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    for (const f of frames) expect(new TextEncoder().encode(JSON.stringify(f)).length).toBeLessThan(1024 * 1024);
+    expect(frames.every((f) => f.head === 80)).toBe(true);
+    expect(seqs(frames.flatMap((f) => f.events))).toEqual(range(1, 80));
     client.close();
   });
 

@@ -333,7 +333,15 @@ describe("admin routes: POST …/rebuild and GET …/stats", () => {
     const statsRes = await admin("/stats", "GET", auth);
     expect(statsRes.status).toBe(200);
     const stats = (await statsRes.json()) as Record<string, number | string>;
-    expect(stats).toEqual({ location, appends: 2, accepted: 3, duplicates: 2, rowsWritten: expect.any(Number) });
+    expect(stats).toEqual({
+      location,
+      appends: 2,
+      accepted: 3,
+      duplicates: 2,
+      rowsWritten: expect.any(Number),
+      checkpoints: expect.any(Number),
+      alarms: expect.any(Number),
+    });
     expect(stats.rowsWritten).toBeGreaterThanOrEqual(3);
 
     const reads = async () => ({

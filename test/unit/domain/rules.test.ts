@@ -1,11 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RULES, type Rule } from "../../../protocol";
-import { alertKey, decide, deviceWindows, holds, measure, rulesReplaced } from "../../../domain/rules";
+import { alertKey, deviceWindows, holds, judge, measure, rulesReplaced } from "../../../domain/rules";
 import { emptyProjectionSet, evolve } from "../../../domain/projections";
 import { emptyTally, type Tally } from "../../../domain/tally";
 
 const lowScore = DEFAULT_RULES[0]!;
-const hot: Rule = { id: "hot", metric: "temperature", op: "above", threshold: 30, minSamples: 2, raise: "FAN", clear: null };
+const hot: Rule = { id: "hot", metric: "temperature", op: "above", threshold: 30, minSamples: 2, raise: "FAN", clear: null, windowMinutes: 60 };
+
+/** `judge` over fixed windows, one tally per device whatever the rule. */
+const decide = (rules: Rule[], raised: Set<string>, windows: Map<string, Tally>, removed: Rule[] = []) =>
+  judge(rules, raised, windows.keys(), (_, deviceId) => windows.get(deviceId) ?? emptyTally(), removed);
 
 const tally = (votes: number[], temps: number[] = []): Tally => {
   const t = emptyTally();
@@ -35,7 +39,7 @@ describe("measure and holds", () => {
   });
 });
 
-describe("decide", () => {
+describe("judge", () => {
   it("raises once with its command, then stays quiet while the condition holds", () => {
     const windows = new Map([["d1", tally([0, 0, 0])]]);
     const first = decide([lowScore], new Set(), windows);

@@ -1,0 +1,76 @@
+import type { Rule } from "../../protocol/actions";
+import type { Readings } from "../../protocol/readings";
+
+/**
+ * A location's log entries as the decider sees them: typed data with epoch-ms
+ * times. The object stores them as rows (durable-objects/location/event-log.ts)
+ * and sends them as `LogEvent`s (protocol/events.ts); both are mappings of these.
+ */
+interface Base {
+  /** Per-location sequence number, allocated by `allocate` only. */
+  seq: number;
+  id: string;
+  occurredAt: number;
+  recordedAt: number;
+}
+
+export type ReadingEntry = Base & Readings & { type: "reading"; deviceId: string; properties?: Record<string, string> };
+export type RulesSetEntry = Base & { type: "rules-set"; rules: Rule[] };
+export interface Judgement {
+  ruleId: string;
+  deviceId: string;
+  metric: Rule["metric"];
+  op: Rule["op"];
+  threshold: number;
+  value: number | null;
+  samples: number;
+}
+export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-cleared" };
+export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
+export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };
+
+export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry;
+export type EntryType = Entry["type"];
+
+type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
+
+/**
+ * An entry decided but not yet in the log: `allocate` gives it its seq, its
+ * id (readings keep the device's) and its recorded time. A command names the
+ * alert that caused it by its index among the same drafts.
+ */
+export type Draft =
+  | (Unallocated<ReadingEntry> & { id: string })
+  | Unallocated<RulesSetEntry>
+  | Unallocated<AlertEntry>
+  | (Omit<Unallocated<CommandIssuedEntry>, "cause"> & { causeIndex: number | null })
+  | Unallocated<CommandDeliveredEntry>;
+
+/** The kind part of a system entry's id (`~kind-seq`). */
+const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
+  "rules-set": "rules",
+  "alert-raised": "alert",
+  "alert-cleared": "clear",
+  "command-issued": "cmd",
+  "command-delivered": "delivered",
+};
+
+/**
+ * The one place seqs and ids are given out: drafts become entries numbered
+ * head + 1, head + 2, … System entries get `~kind-seq`, so the same decisions
+ * at the same place in the log always get the same ids (a replay reproduces
+ * them), and they never collide with a device's message id.
+ */
+export function allocate(head: number, drafts: readonly Draft[], now: number): Entry[] {
+  const ids = drafts.map((d, i) => (d.type === "reading" ? d.id : `~${ID_KIND[d.type]}-${head + 1 + i}`));
+  return drafts.map((d, i): Entry => {
+    const seq = head + 1 + i;
+    const id = ids[i]!;
+    if (d.type === "command-issued") {
+      const { causeIndex, ...rest } = d;
+      return { ...rest, seq, id, recordedAt: now, cause: causeIndex === null ? null : (ids[causeIndex] ?? null) };
+    }
+    // Spreading a union member keeps its type, but TypeScript cannot follow the correlation through the spread.
+    return { ...d, seq, id, recordedAt: now } as Entry;
+  });
+}

@@ -1,0 +1,84 @@
+import { DEFAULT_RULES, RULE_WINDOW_MINUTES, type Rule } from "../../protocol/actions";
+import { emptyProjectionSet, evolve as foldReading, type ProjectionSet } from "../projections";
+import { alertKey } from "../rules";
+import { hourStart, minuteStart } from "../time-buckets";
+import type { Entry } from "./entries";
+
+/** Projection rows changed in memory since they were last written (checkpointed). */
+export interface DirtyKeys {
+  minutes: Set<number>;
+  hours: Set<number>;
+  devices: Set<string>;
+}
+
+/**
+ * Everything the location decides with, as plain data:
+ * - the log's head and when it was last written;
+ * - the rule set in force and the alerts raised under it;
+ * - the reading projections the decider and the live window need: every
+ *   minute bucket of the longest rule window, plus any hour, device or older
+ *   minute row a fold touched (`dirty` until the object writes it back).
+ *
+ * The object builds it from storage (checkpointed projections plus the log's
+ * tail), then keeps it current with `evolve` as it appends.
+ */
+export interface LocationState {
+  head: number;
+  lastRecordedAt: number | null;
+  rules: Rule[];
+  rulesSeq: number | null;
+  raised: Set<string>;
+  projections: ProjectionSet;
+  dirty: DirtyKeys;
+}
+
+export const emptyDirty = (): DirtyKeys => ({ minutes: new Set(), hours: new Set(), devices: new Set() });
+
+export const initialState = (): LocationState => ({
+  head: 0,
+  lastRecordedAt: null,
+  rules: DEFAULT_RULES,
+  rulesSeq: null,
+  raised: new Set(),
+  projections: emptyProjectionSet(),
+  dirty: emptyDirty(),
+});
+
+/** Rules logged before `windowMinutes` existed looked back 60 minutes: say so, so they compare equal to today's. */
+export const normalizeRules = (rules: readonly Rule[]): Rule[] =>
+  rules.map((r) => ({ ...r, windowMinutes: r.windowMinutes ?? RULE_WINDOW_MINUTES.default }));
+
+/**
+ * Applies one committed entry. Readings fold into the projections (whose
+ * touched rows the caller has loaded: see `touchedKeys`); rules and alerts
+ * change what is in force. Commands change nothing the decider reads.
+ *
+ * Mutates and returns `state`: the object owns it, and folding a 500-event
+ * batch into fresh copies per entry would cost O(entries × buckets).
+ */
+export function evolve(state: LocationState, entry: Entry): LocationState {
+  state.head = entry.seq;
+  state.lastRecordedAt = entry.recordedAt;
+  switch (entry.type) {
+    case "reading":
+      foldReading(state.projections, entry);
+      state.dirty.minutes.add(minuteStart(entry.occurredAt));
+      state.dirty.hours.add(hourStart(entry.occurredAt));
+      state.dirty.devices.add(entry.deviceId);
+      break;
+    case "rules-set":
+      state.rules = normalizeRules(entry.rules);
+      state.rulesSeq = entry.seq;
+      break;
+    case "alert-raised":
+      state.raised.add(alertKey(entry.ruleId, entry.deviceId));
+      break;
+    case "alert-cleared":
+      state.raised.delete(alertKey(entry.ruleId, entry.deviceId));
+      break;
+    case "command-issued":
+    case "command-delivered":
+      break;
+  }
+  return state;
+}

@@ -1,0 +1,74 @@
+import { holds, measure, ruleSpan, alertKey } from "../rules";
+import { addTally, emptyTally, type Tally } from "../tally";
+import { bucketLeavesAt, windowStart } from "../time-buckets";
+import type { LocationState } from "./state";
+
+/**
+ * The first instant after `now` at which time alone changes a rule's verdict
+ * for some device: a bucket leaves the device's window and what remains no
+ * longer agrees with whether its alert is raised (the votes of a raised alert
+ * aged out, or the readings that kept a rule from holding did). null when
+ * aging changes no verdict: the location then needs no alarm for its rules.
+ *
+ * Exact, not a guess: for each device and rule it replays the window losing
+ * its buckets oldest first, so an alarm is set only for a real change.
+ */
+export function nextVerdictChange(state: LocationState, now: number): number | null {
+  let next: number | null = null;
+  const bySpan = new Map<number, Map<string, { start: number; tally: Tally }[]>>();
+  for (const rule of state.rules) {
+    const span = ruleSpan(rule);
+    let perDevice = bySpan.get(span);
+    if (!perDevice) {
+      perDevice = new Map();
+      const from = windowStart(now, span);
+      for (const b of state.projections.minutes.values()) {
+        if (b.start < from) continue;
+        for (const [device, tally] of b.devices) {
+          let list = perDevice.get(device);
+          if (!list) perDevice.set(device, (list = []));
+          list.push({ start: b.start, tally });
+        }
+      }
+      for (const list of perDevice.values()) list.sort((a, b) => a.start - b.start);
+      bySpan.set(span, perDevice);
+    }
+    for (const [device, list] of perDevice) {
+      const raised = state.raised.has(alertKey(rule.id, device));
+      // Windows left after the oldest i buckets leave, newest-first sums: rest[i] holds buckets i..end.
+      const rest: Tally[] = new Array(list.length + 1);
+      rest[list.length] = emptyTally();
+      for (let i = list.length - 1; i >= 0; i--) {
+        const t = emptyTally();
+        addTally(t, rest[i + 1]!);
+        addTally(t, list[i]!.tally);
+        rest[i] = t;
+      }
+      for (let i = 0; i < list.length; i++) {
+        if (holds(rule, measure(rule, rest[i + 1]!)) !== raised) {
+          const at = bucketLeavesAt(list[i]!.start, span);
+          if (next === null || at < next) next = at;
+          break;
+        }
+      }
+    }
+    // A raised alert whose device has nothing left in the window is due now (normally already cleared by a tick).
+    for (const key of state.raised) {
+      const [ruleId, device] = key.split("\u0000");
+      if (ruleId === rule.id && !perDevice.has(device!)) next = next === null ? now : Math.min(next, now);
+    }
+  }
+  return next;
+}
+
+/**
+ * When the live (hourly) window next changes by time alone: when its oldest
+ * bucket leaves. null when the window is empty. Sockets get a `window` frame
+ * and the fleet view a fresh summary at that instant.
+ */
+export function nextLiveWindowChange(state: LocationState, now: number): number | null {
+  const from = windowStart(now);
+  let oldest: number | null = null;
+  for (const b of state.projections.minutes.values()) if (b.start >= from && (oldest === null || b.start < oldest)) oldest = b.start;
+  return oldest === null ? null : bucketLeavesAt(oldest);
+}

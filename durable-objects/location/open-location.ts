@@ -1,0 +1,190 @@
+import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
+import { DEFAULT_RULES } from "../../protocol";
+import type { DeviceState, ReadingFact } from "../../domain/projections";
+import { decide, type LocationInput } from "../../domain/location/decide";
+import { allocate, type Entry, type ReadingEntry } from "../../domain/location/entries";
+import { evolve, initialState, type LocationState } from "../../domain/location/state";
+import { longestSpan } from "../../domain/rules";
+import { windowStart } from "../../domain/time-buckets";
+import { hourlySeries, scoreWindowAt } from "../../domain/window";
+import { WriteMeter } from "../sql";
+import { ActionStore, type CommandState } from "./action-store";
+import { EventLog, toLogEvent } from "./event-log";
+import { ProjectionStore } from "./projection-store";
+
+/** What every read of a location answers; a location nobody wrote to answers it from `EMPTY_LOCATION`. */
+export interface LocationReads {
+  readonly head: number;
+  readonly lastRecordedAt: number | null;
+  readonly alertCount: number;
+  window(now: number): ScoreWindow;
+  hourly(from: number, to: number): HourSummary[];
+  events(after: number, limit: number): EventsPage;
+  recent(n: number): LogEvent[];
+  devices(): DeviceState[];
+  rules(): { rules: Rule[]; seq: number | null };
+  alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] };
+  pendingCommands(after: number, limit: number): CommandState[];
+}
+
+/** A location with no tables yet: every read is empty, and answering creates nothing. */
+export const EMPTY_LOCATION: LocationReads = {
+  head: 0,
+  lastRecordedAt: null,
+  alertCount: 0,
+  window: (now) => scoreWindowAt([], now),
+  hourly: (from, to) => hourlySeries([], from, to),
+  events: () => ({ events: [], next: null }),
+  recent: () => [],
+  devices: () => [],
+  rules: () => ({ rules: DEFAULT_RULES, seq: null }),
+  alerts: () => ({ alerts: [], commands: [] }),
+  pendingCommands: () => [],
+};
+
+/** Events folded since the last checkpoint before the next one is written at once (bounds replay on wake). */
+export const CHECKPOINT_EVERY_EVENTS = 2_000;
+
+const readingsOf = (entries: readonly Entry[]): ReadingEntry[] => entries.filter((e): e is ReadingEntry => e.type === "reading");
+
+/**
+ * A location whose tables exist: its storage (log, projections, actions) and
+ * the decider's state built from it. Loading reads the checkpointed
+ * projections and folds the log's tail after the checkpoint again.
+ *
+ * The object drives it: `run` decides and appends inside the object's
+ * transaction; `checkpoint` writes the projections back.
+ */
+export class OpenLocation implements LocationReads {
+  readonly log: EventLog;
+  readonly projections: ProjectionStore;
+  readonly actions: ActionStore;
+  state: LocationState;
+  /** The seq the stored projection rows include. */
+  checkpointedSeq = 0;
+
+  constructor(sql: SqlStorage, now: number) {
+    this.log = new EventLog(sql);
+    this.projections = new ProjectionStore(sql);
+    this.actions = new ActionStore(sql);
+    this.state = this.load(now);
+  }
+
+  /** Builds the state from storage: rules and alerts, recent minutes, then the log's tail folded again. */
+  private load(now: number): LocationState {
+    const state = initialState();
+    this.actions.loadInto(state);
+    this.projections.loadRecent(state, windowStart(now, longestSpan(state.rules)));
+    this.checkpointedSeq = this.projections.checkpointSeq();
+    const { head, recordedAt } = this.log.head();
+    const tail = readingsOf(this.log.entries(this.checkpointedSeq, head));
+    this.projections.loadTouched(state, tail);
+    for (const e of tail) evolve(state, e);
+    state.head = head;
+    state.lastRecordedAt = recordedAt;
+    return state;
+  }
+
+  /** After a failed transaction: forget memory, read storage again. */
+  reload(now: number): void {
+    this.state = this.load(now);
+  }
+
+  get head(): number {
+    return this.state.head;
+  }
+  get lastRecordedAt(): number | null {
+    return this.state.lastRecordedAt;
+  }
+  get alertCount(): number {
+    return this.state.raised.size;
+  }
+
+  /** Ids of `events` the log does not hold yet (nor earlier in the batch). */
+  onlyNew(events: readonly IngestEvent[]): IngestEvent[] {
+    return this.log.onlyNew(events);
+  }
+
+  /** Extends the minutes kept in memory when rules start looking further back. */
+  ensureSpan(rules: readonly Rule[], now: number): void {
+    this.projections.loadRecent(this.state, windowStart(now, longestSpan(rules)));
+  }
+
+  /**
+   * Decides `input` at `now`, appends the entries and records the action
+   * projections through `meter`, then folds them into the state. Call inside
+   * a transaction; if it throws, `reload`.
+   */
+  run(meter: WriteMeter, input: LocationInput, now: number): Entry[] {
+    const entries = allocate(this.state.head, decide(this.state, input, now), now);
+    if (entries.length === 0) return [];
+    this.log.append(meter, entries);
+    this.actions.record(meter, entries);
+    this.projections.loadTouched(this.state, readingsOf(entries));
+    for (const e of entries) evolve(this.state, e);
+    return entries;
+  }
+
+  /** Events folded into memory but not written back yet. */
+  get uncheckpointed(): number {
+    return this.state.head - this.checkpointedSeq;
+  }
+
+  /** Writes the dirty projection rows. Call inside a transaction. */
+  checkpoint(meter: WriteMeter, now: number): void {
+    this.projections.checkpoint(meter, this.state, windowStart(now, longestSpan(this.state.rules)), now);
+    this.checkpointedSeq = this.state.head;
+  }
+
+  /** Drops and refolds every projection from the log (one transaction, by the caller); then reload. */
+  rebuild(meter: WriteMeter): void {
+    const log = this.log;
+    const readings = (function* (): Generator<ReadingFact> {
+      for (const e of log.all()) if (e.type === "reading") yield e;
+    })();
+    this.projections.rebuild(meter, readings, this.state.head);
+    const actions = (function* (): Generator<Entry> {
+      for (const e of log.all()) if (e.type !== "reading") yield e;
+    })();
+    this.actions.rebuild(meter, actions);
+  }
+
+  window(now: number): ScoreWindow {
+    return scoreWindowAt(this.state.projections.minutes.values(), now);
+  }
+
+  hourly(from: number, to: number): HourSummary[] {
+    return this.projections.hourly(this.state, from, to);
+  }
+
+  events(after: number, limit: number): EventsPage {
+    const events = this.range(after, limit);
+    const last = events.at(-1)?.seq ?? after;
+    return { events, next: last < this.state.head ? last : null };
+  }
+
+  /** Events with seq in (after, after + limit], as the wire carries them. */
+  range(after: number, limit: number): LogEvent[] {
+    return this.log.entries(after, Math.min(this.state.head, after + limit)).map(toLogEvent);
+  }
+
+  recent(n: number): LogEvent[] {
+    return this.range(Math.max(0, this.state.head - n), n);
+  }
+
+  devices(): DeviceState[] {
+    return this.projections.devices(this.state);
+  }
+
+  rules(): { rules: Rule[]; seq: number | null } {
+    return { rules: this.state.rules, seq: this.state.rulesSeq };
+  }
+
+  alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] } {
+    return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(recentCommands) };
+  }
+
+  pendingCommands(after: number, limit: number): CommandState[] {
+    return this.actions.pending(after, limit);
+  }
+}
