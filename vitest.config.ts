@@ -15,7 +15,8 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
             // Test-only secrets (wrangler.toml holds none); the 503 path is tested with an env lacking them.
-            miniflare: { bindings: { INGEST_TOKEN: "test-ingest-token", ADMIN_TOKEN: "test-admin-token" } },
+            // A low socket cap so the cap itself can be tested; no other workers test opens this many on one location.
+            miniflare: { bindings: { INGEST_TOKEN: "test-ingest-token", ADMIN_TOKEN: "test-admin-token", MAX_SOCKETS_PER_LOCATION: "20" } },
           }),
         ],
         test: {

@@ -54,7 +54,12 @@ export interface DeliveryResult {
   unknown: string[];
 }
 
-/** The projections are written back at least this often while events arrive (and every CHECKPOINT_EVERY_EVENTS events). */
+/**
+ * An alarm that runs anyway also writes the projections back if the last
+ * checkpoint is this old. No alarm is ever set for a checkpoint alone: the
+ * tail after it stays in the log and is folded again on wake (reads, not
+ * writes), and CHECKPOINT_EVERY_EVENTS bounds that tail.
+ */
 export const CHECKPOINT_MS = 5 * 60_000;
 /** A location tells the fleet view at most this often. */
 export const FLEET_INTERVAL_MS = 1_000;
@@ -71,9 +76,8 @@ const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
  *
  * The alarm is set only when something is due: a rule verdict that aging
  * will change, the live window losing its oldest minute (sockets get a
- * `window` frame, the fleet a fresh summary), a coalesced fleet update,
- * or projections to write back. With nothing due no alarm is set, and the
- * object can hibernate.
+ * `window` frame, the fleet a fresh summary), or a coalesced fleet update.
+ * With nothing due no alarm is set, and the object can hibernate.
  *
  * The location's name is stored with its first write (an object addressed
  * with `idFromName` cannot read its own name back, and alarms need it).
@@ -369,11 +373,14 @@ export class LocationStream extends DurableObject<Env> {
     try {
       if (!this.fleet.registered) {
         await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(DIRECTORY_NAME)).register(location);
-        this.ctx.storage.sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('registered', ?)", location);
+        const meter = new WriteMeter(this.ctx.storage.sql);
+        meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('registered', ?)", location);
+        this.stats.rowsWritten += meter.rowsWritten;
         this.fleet.registered = true;
       }
       this.fleet.failures = 0;
       this.fleet.retryAt = 0;
+      this.reschedule(Date.now());
     } catch (error) {
       this.fleet.dirty = true;
       this.fleet.retryAt = Date.now() + RETRY_MS[Math.min(this.fleet.failures, RETRY_MS.length - 1)]!;
@@ -384,9 +391,9 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   /**
-   * Sets the alarm to the earliest thing due, or clears it when nothing is:
-   * a verdict aging will change, the live window's next change (while it
-   * holds readings), a fleet update, projections to write back.
+   * Sets the alarm to the earliest thing due, if any: a verdict aging will
+   * change, the live window's next change (while it holds readings), a fleet
+   * update. An alarm that fired is gone, so when nothing is due none is set.
    */
   private reschedule(now: number): void {
     const open = this.open;
@@ -397,12 +404,12 @@ export class LocationStream extends DurableObject<Env> {
     const live = nextLiveWindowChange(open.state, now);
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
-    if (open.uncheckpointed > 0) due.push(this.lastCheckpointAt + CHECKPOINT_MS);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
-    if (next === this.alarmAt) return;
+    // Setting an alarm is a storage write: only ever move it earlier. One set
+    // sooner than needed just runs, finds less to do, and sets the next one.
+    if (next === null || (this.alarmAt !== null && this.alarmAt <= next)) return;
     this.alarmAt = next;
-    if (next === null) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(next);
+    void this.ctx.storage.setAlarm(next);
   }
 
   private maxSockets(): number {

@@ -45,8 +45,8 @@ export class LiveClient {
     w?.();
   }
 
-  private async until(ready: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
+  private async until(ready: () => boolean, what: string, waitMs = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + waitMs;
     while (!ready()) {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
       await new Promise<void>((resolve) => {
@@ -56,21 +56,21 @@ export class LiveClient {
     }
   }
 
-  /** The next raw text message. */
-  async nextText(): Promise<string> {
-    await this.until(() => this.queue.length > 0 || this.closed !== null, "a message");
+  /** The next raw text message (waiting at most `waitMs`). */
+  async nextText(waitMs?: number): Promise<string> {
+    await this.until(() => this.queue.length > 0 || this.closed !== null, "a message", waitMs);
     const text = this.queue.shift();
     if (text === undefined) throw new Error(`socket closed (${this.closed?.code}) before a message arrived`);
     return text;
   }
 
   /** The next frame, parsed with the contract's schema. */
-  async next(): Promise<LiveFrame> {
-    return liveFrame.parse(JSON.parse(await this.nextText()));
+  async next(waitMs?: number): Promise<LiveFrame> {
+    return liveFrame.parse(JSON.parse(await this.nextText(waitMs)));
   }
 
-  async nextOfType<T extends LiveFrame["type"]>(type: T): Promise<Extract<LiveFrame, { type: T }>> {
-    const frame = await this.next();
+  async nextOfType<T extends LiveFrame["type"]>(type: T, waitMs?: number): Promise<Extract<LiveFrame, { type: T }>> {
+    const frame = await this.next(waitMs);
     expect(frame.type).toBe(type);
     return frame as Extract<LiveFrame, { type: T }>;
   }
