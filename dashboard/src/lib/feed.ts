@@ -4,8 +4,6 @@ import type { Frame } from "./frames";
 
 /** Rows the VOTES table keeps: the newest 50, like the talk's dashboard. */
 export const TABLE_ROWS = SNAPSHOT_RECENT;
-/** Shown as stale when the server has not confirmed the window for this long (it is re-fetched every minute). */
-export const STALE_AFTER_MS = 150_000;
 
 /** What one location's view knows; replaced, never mutated, so a view can hold it as plain state. */
 export interface Feed {
@@ -51,10 +49,16 @@ export const newerWindow = (current: ScoreWindow | null, candidate: ScoreWindow)
  *   frames that follow bring everything in between) and leaves the cursor
  *   where it was, so a drop during the backlog resumes from the right place.
  * - An events frame adds its events and moves the cursor to its newest seq.
+ * - A window frame (the window aged with no event) replaces the window.
+ * - A resync frame (the resume was too far behind for a backlog) starts
+ *   fresh from the snapshot just applied: its recent events are the newest
+ *   entries, so the table is whole; the cursor moves to the head.
  *
  * Events are kept by seq, so applying a frame twice changes nothing.
  */
 export function applyFrame(feed: Feed, frame: Frame, resumedFrom: number | null, receivedAt: number): Feed {
+  if (frame.type === "window") return { ...withWindow(feed, frame.window, receivedAt), head: Math.max(feed.head, frame.head) };
+  if (frame.type === "resync") return { ...feed, head: frame.head, cursor: Math.max(feed.cursor ?? 0, frame.head) };
   const resumes = frame.type === "snapshot" && resumedFrom !== null && frame.head >= resumedFrom;
   const replaces = frame.type === "snapshot" && !resumes;
   const base = replaces ? { ...emptyFeed(), window: feed.window, windowAt: feed.windowAt } : feed;
@@ -108,14 +112,17 @@ export function applySummary(
   };
 }
 
-/** True when what is shown may be out of date: the socket is not live, or the window was not confirmed lately. */
-export const isStale = (feed: Feed, live: boolean, now: number): boolean =>
-  !live || feed.windowAt === null || now - feed.windowAt > STALE_AFTER_MS;
+/**
+ * True when what is shown may be out of date: the socket is not live (its
+ * keep-alive proves it is), or no window arrived yet. While live, the server
+ * pushes every change of the window, aging included, so no clock is needed.
+ */
+export const isStale = (feed: Feed, live: boolean): boolean => !live || feed.windowAt === null;
 
 const isReading = (event: LogEvent): event is ReadingEvent => event.type === "reading";
 
-function withWindow(feed: Feed, window: ScoreWindow, receivedAt: number): Feed {
-  return newerWindow(feed.window, window) ? { ...feed, window, windowAt: receivedAt } : feed;
+function withWindow(feed: Feed, window: ScoreWindow | null, receivedAt: number): Feed {
+  return window !== null && newerWindow(feed.window, window) ? { ...feed, window, windowAt: receivedAt } : feed;
 }
 
 const latest = (current: string | null, events: LogEvent[]): string | null =>

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PONG, eventsFrame, formatIssues, logEvent, snapshotFrame, type LogEvent, type ScoreWindow } from "../../../protocol";
+import { PONG, eventsFrame, formatIssues, logEvent, resyncFrame, snapshotFrame, windowFrame, type LogEvent, type ScoreWindow } from "../../../protocol";
 
 /**
  * The live frames with their events left unparsed, so that one event the
@@ -9,17 +9,22 @@ import { PONG, eventsFrame, formatIssues, logEvent, snapshotFrame, type LogEvent
 const frameEnvelope = z.discriminatedUnion("type", [
   snapshotFrame.extend({ recent: z.array(z.unknown()) }),
   eventsFrame.extend({ events: z.array(z.unknown()) }),
+  windowFrame,
+  resyncFrame,
 ]);
 
 /** Event kinds this build of the dashboard understands. */
 const KNOWN_TYPES: ReadonlySet<string> = new Set(logEvent.options.map((option) => option.shape.type.value));
 
-/** A live frame as the dashboard uses it: both kinds carry head, window and events in seq order. */
+/**
+ * A live frame as the dashboard uses it: every kind carries head and events in
+ * seq order (none for `window` and `resync`), and all but `resync` the window.
+ */
 export interface Frame {
-  type: "snapshot" | "events";
+  type: "snapshot" | "events" | "window" | "resync";
   location: string;
   head: number;
-  window: ScoreWindow;
+  window: ScoreWindow | null;
   events: LogEvent[];
   /** Highest seq in the frame, counting events that were skipped, so a resume does not ask for them again. */
   lastSeq: number | null;
@@ -47,8 +52,13 @@ export function readFrame(data: unknown): FrameResult {
   const parsed = frameEnvelope.safeParse(json);
   if (!parsed.success) return { kind: "invalid", problems: formatIssues(parsed.error) };
 
-  const { events, problems, lastSeq } = readEvents(parsed.data.type === "snapshot" ? parsed.data.recent : parsed.data.events);
-  const { type, location, head, window } = parsed.data;
+  const frame = parsed.data;
+  if (frame.type === "window" || frame.type === "resync") {
+    const window = frame.type === "window" ? frame.window : null;
+    return { kind: "frame", frame: { type: frame.type, location: frame.location, head: frame.head, window, events: [], lastSeq: null }, problems: [] };
+  }
+  const { events, problems, lastSeq } = readEvents(frame.type === "snapshot" ? frame.recent : frame.events);
+  const { type, location, head, window } = frame;
   return { kind: "frame", frame: { type, location, head, window, events, lastSeq }, problems };
 }
 

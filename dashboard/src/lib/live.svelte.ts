@@ -13,6 +13,8 @@ export interface LiveFeedOptions {
   resume: boolean;
   /** Called after each frame that brought events. */
   onEvents?: (frame: Frame) => void;
+  /** Called after each `window` frame (the window aged with no new event). */
+  onWindow?: (frame: Frame) => void;
 }
 
 /**
@@ -34,6 +36,7 @@ export class LiveFeed {
         this.feed = applyFrame(this.feed, frame, resumedFrom, Date.now());
         if (options.resume && frame.type === "snapshot" && resumedFrom === null) void this.#backfill(location);
         if (frame.events.length > 0) options.onEvents?.(frame);
+        if (frame.type === "window") options.onWindow?.(frame);
       },
       onState: (state, retryInMs) => {
         this.state = state;

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { RESUME_PAGE, SNAPSHOT_RECENT, type ReadingEvent } from "../../../protocol";
 import {
   BACKFILL_LIMIT,
-  STALE_AFTER_MS,
   TABLE_ROWS,
   applyFrame,
   applyOlder,
@@ -152,12 +151,32 @@ describe("the window", () => {
     expect(feed.lastEventAt).toBe(reading(1).recordedAt); // a poll without it keeps what frames said
   });
 
-  it("marks data stale when the socket is down or the window was not confirmed lately", () => {
+  it("marks data stale when the socket is down or no window arrived yet; while live, pushes keep it current however long", () => {
     const feed = applyFrame(emptyFeed(), snapshot(0, []), null, 1_000);
-    expect(isStale(emptyFeed(), true, 1_000)).toBe(true);
-    expect(isStale(feed, true, 1_000 + STALE_AFTER_MS)).toBe(false);
-    expect(isStale(feed, true, 1_001 + STALE_AFTER_MS)).toBe(true);
-    expect(isStale(feed, false, 1_000)).toBe(true);
+    expect(isStale(emptyFeed(), true)).toBe(true);
+    expect(isStale(feed, true)).toBe(false);
+    expect(isStale(feed, false)).toBe(true);
+  });
+
+  it("is replaced by a window frame (the window aged with no event), which leaves events and cursor alone", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(3, readings(1, 3), T0), null, 100);
+    const aged = scoreWindow(T0 + 60_000, 0);
+    feed = applyFrame(feed, { type: "window", location: "MTC", head: 3, window: aged, events: [], lastSeq: null }, null, 200);
+    expect(feed.window).toEqual(aged);
+    expect(feed).toMatchObject({ windowAt: 200, cursor: 3, head: 3 });
+    expect(seqs(feed)).toEqual([3, 2, 1]);
+  });
+});
+
+describe("a resync (a resume too far behind for a backlog)", () => {
+  it("starts fresh from the snapshot it follows: the cursor moves to the head and the newest rows are the snapshot's", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(10, readings(1, 10)), null, 1);
+    // Offline while 2,000 events were committed; the server answers the resume with a snapshot and a resync.
+    feed = applyFrame(feed, snapshot(2010, readings(1961, 2010)), 10, 2);
+    expect(feed.cursor).toBe(10);
+    feed = applyFrame(feed, { type: "resync", location: "MTC", head: 2010, window: null, events: [], lastSeq: null }, 10, 3);
+    expect(feed).toMatchObject({ cursor: 2010, head: 2010 });
+    expect(seqs(feed)).toEqual(range(1961, 2010).reverse());
   });
 });
 

@@ -19,6 +19,20 @@ describe("reading live frames", () => {
     expect(events).toMatchObject({ kind: "frame", frame: { type: "events", head: 3, lastSeq: 3, window } });
   });
 
+  it("reads window and resync frames: no events; a resync has no window", () => {
+    expect(readFrame(text({ type: "window", location: "MTC", head: 4, window }))).toEqual({
+      kind: "frame",
+      problems: [],
+      frame: { type: "window", location: "MTC", head: 4, window, events: [], lastSeq: null },
+    });
+    expect(readFrame(text({ type: "resync", location: "MTC", head: 4000 }))).toEqual({
+      kind: "frame",
+      problems: [],
+      frame: { type: "resync", location: "MTC", head: 4000, window: null, events: [], lastSeq: null },
+    });
+    expect(readFrame(text({ type: "window", location: "MTC", head: 4 }))).toMatchObject({ kind: "invalid" });
+  });
+
   it("rejects what is not a frame, with a reason and without throwing", () => {
     const cases: unknown[] = [
       "not json {",
