@@ -85,9 +85,9 @@ describe("rules API", () => {
     ]);
   });
 
-  it("fills defaults for minSamples and payloads", async () => {
+  it("fills defaults for minSamples, payloads and windowMinutes", async () => {
     const body = await parsed(await putRules("act-rules-defaults", { rules: [{ id: "cold", metric: "temperature", op: "below", threshold: 15 }] }), rulesResponse);
-    expect(body.rules).toEqual([{ id: "cold", metric: "temperature", op: "below", threshold: 15, minSamples: 1, raise: "ON", clear: "OFF" }]);
+    expect(body.rules).toEqual([{ id: "cold", metric: "temperature", op: "below", threshold: 15, minSamples: 1, raise: "ON", clear: "OFF", windowMinutes: 60 }]);
   });
 
   it("needs the admin token", async () => {
@@ -111,6 +111,10 @@ describe("rules API", () => {
     ["unknown field", { rules: [{ ...ok, colour: "red" }] }, 'rules.0: Unrecognized key: "colour"'],
     ["empty payload", { rules: [{ ...ok, raise: "" }] }, "rules.0.raise: command payload must not be empty"],
     ["51 rules", { rules: Array.from({ length: 51 }, (_, i) => ({ ...ok, id: `r${i}` })) }, "rules: at most 50 rules per location"],
+    ["windowMinutes 0", { rules: [{ ...ok, windowMinutes: 0 }] }, "rules.0.windowMinutes: windowMinutes must be at least 1"],
+    ["windowMinutes 1441", { rules: [{ ...ok, windowMinutes: 1441 }] }, "rules.0.windowMinutes: windowMinutes must be at most 1440 (24 hours)"],
+    ["windowMinutes 1.5", { rules: [{ ...ok, windowMinutes: 1.5 }] }, "rules.0.windowMinutes: windowMinutes must be a whole number of minutes"],
+    ["windowMinutes a string", { rules: [{ ...ok, windowMinutes: "60" }] }, "rules.0.windowMinutes: windowMinutes must be a number"],
   ];
   it.each(bad)("rejects %s with 400 and changes nothing", async (_, body, issue) => {
     const loc = "act-bad-rules";
