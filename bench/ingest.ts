@@ -10,13 +10,23 @@
  * message id; one more run uses random UUIDv4 ids, whose inserts land all over
  * the log's primary-key B-tree and so cost more as the log grows.
  *
- *   npm run bench:ingest [-- --events 50000 --devices 20 --concurrency 4]
+ * A last run is a real fleet's trickle: one event per request at a steady
+ * rate (1 event/s by default) into a fresh location, for `--steady-seconds`;
+ * its rows/event counts every row the object wrote meanwhile, alarms and
+ * checkpoints included (GET …/stats).
+ *
+ * `--baseline REV` also runs REV (a git worktree beside this checkout, its own
+ * wrangler dev) and interleaves the runs, so before/after figures come from
+ * one run on one machine state.
+ *
+ *   npm run bench:ingest [-- --events 50000 --devices 20 --concurrency 4 --steady-seconds 60 --steady-rate 1 --baseline HEAD~3]
  */
 import { parseArgs } from "node:util";
 import { randomUUID } from "node:crypto";
 import { createUuidV7 } from "../bridge/uuidv7";
 import type { IngestEventInput, IngestResponse } from "../protocol";
-import { startLocalWorker } from "../test/support/local-worker";
+import { startLocalWorker, type LocalWorker } from "../test/support/local-worker";
+import { checkoutBaseline, type Baseline } from "./lib/baseline";
 import { percentile, report } from "./lib/report";
 
 const { values: args } = parseArgs({
@@ -24,11 +34,16 @@ const { values: args } = parseArgs({
     events: { type: "string", default: "50000" },
     devices: { type: "string", default: "20" },
     concurrency: { type: "string", default: "4" },
+    "steady-seconds": { type: "string", default: "60" },
+    "steady-rate": { type: "string", default: "1" },
+    baseline: { type: "string" },
   },
 });
 const totalEvents = Number(args.events);
 const devices = Number(args.devices);
 const concurrency = Number(args.concurrency);
+const steadySeconds = Number(args["steady-seconds"]);
+const steadyRate = Number(args["steady-rate"]);
 
 const VOTES = [0, 0.5, 1] as const;
 const uuidV7 = createUuidV7();
@@ -47,8 +62,10 @@ function makeEvent(location: string, i: number, ids: IdKind): IngestEventInput {
 
 type Stats = { accepted: number; rowsWritten: number };
 
-const worker = await startLocalWorker();
-try {
+type Row = Record<string, string | number>;
+
+/** Every run of the benchmark against one running worker; `build` names it in the table. */
+function runner(worker: LocalWorker, build: string) {
   const stats = async (location: string): Promise<Stats> => {
     const res = await fetch(`${worker.url}/api/v1/locations/${location}/stats`, {
       headers: { authorization: `Bearer ${worker.adminToken}` },
@@ -65,8 +82,8 @@ try {
     return (await res.json()) as IngestResponse;
   };
 
-  /** Sends `requests` batches of `batchSize` with `concurrency` in flight; bodies are built beforehand. */
-  async function run(location: string, batchSize: number, requests: number, ids: IdKind = "uuidv7") {
+  /** Sends `requests` batches of `batchSize` with `concurrency` in flight (or one every `intervalMs`); bodies are built beforehand. */
+  async function run(location: string, batchSize: number, requests: number, ids: IdKind = "uuidv7", intervalMs?: number): Promise<Row> {
     const bodies = Array.from({ length: requests }, (_, r) =>
       JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => makeEvent(location, r * batchSize + i, ids)) }),
     );
@@ -75,22 +92,35 @@ try {
     let next = 0;
     const before = await stats(location);
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < bodies.length) {
-          const body = bodies[next++]!;
-          const t0 = performance.now();
-          const result = await post(body);
-          latencies.push(performance.now() - t0);
-          accepted += result.accepted;
-        }
-      }),
-    );
+    const send = async (body: string) => {
+      const t0 = performance.now();
+      const result = await post(body);
+      latencies.push(performance.now() - t0);
+      accepted += result.accepted;
+    };
+    if (intervalMs === undefined) {
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < bodies.length) await send(bodies[next++]!);
+        }),
+      );
+    } else {
+      // A steady trickle: one request every intervalMs, on schedule.
+      for (const [i, body] of bodies.entries()) {
+        const due = started + i * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        await send(body);
+      }
+      // Let the alarms that follow the last event run, so their rows count too.
+      await new Promise((r) => setTimeout(r, 3_000));
+    }
     const seconds = (performance.now() - started) / 1000;
     const after = await stats(location);
     return {
+      build,
       ids,
-      batch: batchSize,
+      batch: intervalMs === undefined ? batchSize : `1 @ ${(1000 / intervalMs).toFixed(1)}/s`,
       requests,
       events: accepted,
       "events/s": Math.round(accepted / seconds),
@@ -99,17 +129,30 @@ try {
       "rows/event": (after.rowsWritten - before.rowsWritten) / Math.max(1, after.accepted - before.accepted),
     };
   }
+  return run;
+}
 
-  // Warm the worker, the object and SQLite's caches before measuring.
-  await run("bench-warmup", 100, 20);
-  const rows = [];
+const baseline: Baseline | null = args.baseline ? checkoutBaseline(args.baseline) : null;
+const workers: { build: string; worker: LocalWorker }[] = [];
+try {
+  workers.push({ build: "current", worker: await startLocalWorker() });
+  if (baseline) workers.push({ build: `baseline ${baseline.rev}`, worker: await startLocalWorker({ root: baseline.root }) });
+  const runs = workers.map(({ build, worker }) => runner(worker, build));
+  // Warm each worker, its object and SQLite's caches before measuring.
+  for (const run of runs) await run("bench-warmup", 100, 20);
+  const rows: Row[] = [];
   for (const batch of [1, 100, 500]) {
     const events = batch === 1 ? Math.min(totalEvents, 3000) : totalEvents;
-    rows.push(await run(`bench-${batch}`, batch, Math.ceil(events / batch)));
+    for (const run of runs) rows.push(await run(`bench-${batch}`, batch, Math.ceil(events / batch)));
   }
-  rows.push(await run("bench-500-v4", 500, Math.ceil(totalEvents / 500), "uuidv4"));
+  for (const run of runs) rows.push(await run("bench-500-v4", 500, Math.ceil(totalEvents / 500), "uuidv4"));
+  if (steadySeconds > 0) {
+    // The trickles run side by side: same minutes, same machine state.
+    rows.push(...(await Promise.all(runs.map((run) => run("bench-steady", 1, Math.round(steadySeconds * steadyRate), "uuidv7", 1000 / steadyRate)))));
+  }
   console.log(`\nOne location, ${devices} devices, ${concurrency} requests in flight, wrangler dev on 127.0.0.1\n`);
-  report("ingest", rows, { devices, concurrency });
+  report("ingest", rows, { devices, concurrency, steadySeconds, steadyRate, baseline: baseline?.rev ?? null });
 } finally {
-  await worker.dispose();
+  for (const { worker } of workers) await worker.dispose();
+  baseline?.dispose();
 }

@@ -11,6 +11,8 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** Where stdout and stderr go (default: piped, read them from the child). */
   stdio?: "pipe" | "inherit" | number;
+  /** The checkout to run (default: this one); benchmarks run an older build beside it. */
+  root?: string;
 }
 
 /**
@@ -20,8 +22,9 @@ export interface WranglerDevOptions {
 export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
   const vars = Object.entries(o.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const out = o.stdio ?? "pipe";
+  const root = o.root ?? ROOT;
   return spawn(
-    resolve(ROOT, "node_modules/.bin/wrangler"),
+    resolve(root, "node_modules/.bin/wrangler"),
     [
       "dev",
       "--ip", "127.0.0.1",
@@ -33,7 +36,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       ...vars,
     ],
     {
-      cwd: ROOT,
+      cwd: root,
       env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
       stdio: ["ignore", out, out],
       detached: true,

@@ -27,6 +27,8 @@ export interface LocalWorkerOptions {
   persistDir?: string;
   ingestToken?: string;
   adminToken?: string;
+  /** The checkout to run (default: this one). */
+  root?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       inspectorPort: await freePort(),
       persistDir,
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
+      ...(options.root !== undefined && { root: options.root }),
     });
     child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
