@@ -11,6 +11,7 @@ import { EventLog, readingEntry, readingFact, toLogEvent, type NewEntry } from "
 import { ProjectionStore } from "./location/projection-store";
 import { ActionStore, type CommandState } from "./location/action-store";
 import { actionEntries, deliveredEntry, rulesEntry } from "./location/actions";
+import { forwardCommands, issuedCommands } from "./location/command-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   LIVE_TAG,
@@ -129,6 +130,8 @@ export class LocationStream extends DurableObject<Env> {
     this.stats.accepted += result.accepted;
     this.stats.duplicates += result.duplicates;
     this.stats.rowsWritten += rowsWritten;
+    // MINIMAL LINK (commands hub), until the location's alarm forwards with retries: a failure here is not retried.
+    await forwardCommands(this.env, location, issuedCommands(stored));
     if (stored.length > 0 && !this.registered) await this.register(location);
     return result;
   }
@@ -138,9 +141,9 @@ export class LocationStream extends DurableObject<Env> {
    * redefined are cleared (with their clear command), and every device heard
    * in the window is judged by the new rules at once.
    */
-  setRules(location: string, rules: Rule[]): { rules: Rule[]; seq: number } {
+  async setRules(location: string, rules: Rule[]): Promise<{ rules: Rule[]; seq: number }> {
     const previous = this.actions.rules;
-    this.commit(location, (now) => {
+    const { stored } = this.commit(location, (now) => {
       const seq = this.log.head + 1;
       const set = rulesEntry(rules, seq, now);
       const buckets = this.projections.windowBuckets(now);
@@ -148,7 +151,10 @@ export class LocationStream extends DurableObject<Env> {
       const decided = decide(rules, this.actions.raised, windows, rulesReplaced(previous, rules));
       return [set, ...actionEntries(decided, seq + 1, now)];
     });
-    return { rules: this.actions.rules, seq: this.actions.rulesSeq! };
+    const result = { rules: this.actions.rules, seq: this.actions.rulesSeq! };
+    // MINIMAL LINK (commands hub), until the location's alarm forwards with retries: a failure here is not retried.
+    await forwardCommands(this.env, location, issuedCommands(stored));
+    return result;
   }
 
   /** Records what the bridge published; a repeated report changes nothing. */
@@ -208,11 +214,6 @@ export class LocationStream extends DurableObject<Env> {
   alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
     if (!this.stores) return { alerts: [], commands: [] };
     return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(SNAPSHOT_RECENT) };
-  }
-
-  pendingCommands(after: number, limit: number): CommandState[] {
-    if (!this.stores) return [];
-    return this.actions.pending(after, limit);
   }
 
   writeStats(): WriteStats {

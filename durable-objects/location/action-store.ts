@@ -118,14 +118,6 @@ export class ActionStore {
       .map((r) => ({ ruleId: r.rule_id, deviceId: r.device_id, seq: r.seq, raisedAt: isoString(r.raised_at), value: r.value, samples: r.samples }));
   }
 
-  /** Undelivered commands after `after` (a command seq), oldest first. */
-  pending(after: number, limit: number): CommandState[] {
-    return this.sql
-      .exec<CommandRow>("SELECT * FROM commands WHERE seq > ? AND delivered_at IS NULL ORDER BY seq LIMIT ?", after, limit)
-      .toArray()
-      .map(toCommand);
-  }
-
   /** The newest `n` commands, newest first. */
   recentCommands(n: number): CommandState[] {
     return this.sql.exec<CommandRow>("SELECT * FROM commands ORDER BY seq DESC LIMIT ?", n).toArray().map(toCommand);
