@@ -11,6 +11,8 @@ export interface WranglerDevOptions {
   vars?: Record<string, string>;
   /** Where stdout and stderr go (default: piped, read them from the child). */
   stdio?: "pipe" | "inherit" | number;
+  /** wrangler's --log-level (default warn); `info` prints one line per request. */
+  logLevel?: "warn" | "info";
 }
 
 /**
@@ -29,7 +31,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       "--inspector-port", String(o.inspectorPort),
       "--persist-to", o.persistDir,
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      "--log-level", o.logLevel ?? "warn",
       ...vars,
     ],
     {

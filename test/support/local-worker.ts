@@ -27,6 +27,8 @@ export interface LocalWorkerOptions {
   persistDir?: string;
   ingestToken?: string;
   adminToken?: string;
+  /** `info`: wrangler prints one line per request (to count them). */
+  logLevel?: "warn" | "info";
 }
 
 /**
@@ -49,6 +51,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       inspectorPort: await freePort(),
       persistDir,
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     });
     child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));
