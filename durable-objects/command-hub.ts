@@ -334,6 +334,7 @@ export class CommandHub extends DurableObject<Env> {
       .sort((a, b) => (a.deserializeAttachment() as BridgeAttachment).connectedAt - (b.deserializeAttachment() as BridgeAttachment).connectedAt)[0];
     if (!next) return;
     next.serializeAttachment({ ...(next.deserializeAttachment() as BridgeAttachment), role: "active" } satisfies BridgeAttachment);
+    send(next, { type: "resumed", epoch: this.epoch, role: "active" });
     this.scheduleLease(this.handOut(next));
   }
 

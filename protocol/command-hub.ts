@@ -45,9 +45,8 @@ export type HubCommand = z.infer<typeof hubCommand>;
 export const helloFrame = z.object({ type: z.literal("hello"), epoch: hubEpoch, head: hubCursor });
 export const commandsFrame = z.object({ type: z.literal("commands"), epoch: hubEpoch, commands: z.array(hubCommand).min(1) });
 /**
- * The answer to `resume`. `standby`: another bridge holds the feed, this
- * socket gets commands only once that one leaves (then `commands` follow
- * without another `resumed`).
+ * The answer to `resume`. `standby`: another bridge holds the feed; when that
+ * one leaves, this socket gets `resumed` again with `active`, then commands.
  */
 export const resumedFrame = z.object({ type: z.literal("resumed"), epoch: hubEpoch, role: z.enum(["active", "standby"]) });
 const commandRef = z.object({ location: locationName, id: z.string() });

@@ -144,6 +144,7 @@ describe("commands hub: one bridge at a time", () => {
     await a.client.closeAndWait();
     open.splice(open.indexOf(a.client), 1);
     // b holds the feed now: new commands go to it; ~cmd-5 stays with a (its lease) in case a published it.
+    expect(await b.client.nextOfType("resumed")).toEqual({ type: "resumed", epoch: b.epoch, role: "active" });
     await sad(location, "dev-2");
     const toB = commandsOf(await b.client.drain(), location);
     expect(toB.map((c) => c.id)).toEqual(["~cmd-10"]);
