@@ -162,7 +162,7 @@ export class CommandHub extends DurableObject<Env> {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     if (typeof message !== "string") return this.refuse(ws, "frames are JSON text");
-    if (message.length > COMMAND_HUB_LIMITS.maxFrameBytes) return this.refuse(ws, `frame larger than ${COMMAND_HUB_LIMITS.maxFrameBytes} bytes`);
+    if (message.length > COMMAND_HUB_LIMITS.maxFrameChars) return this.refuse(ws, `frame longer than ${COMMAND_HUB_LIMITS.maxFrameChars} characters`);
     let json: unknown;
     try {
       json = JSON.parse(message);

@@ -24,8 +24,8 @@ export const COMMAND_HUB_LIMITS = {
   framePage: 100,
   /** Deliveries per `delivered` frame. */
   maxDeliveries: 1000,
-  /** Largest text frame the hub reads from a bridge, bytes. */
-  maxFrameBytes: 256 * 1024,
+  /** Longest text frame the hub reads from a bridge, characters (1000 deliveries take about 100 000). */
+  maxFrameChars: 256 * 1024,
 } as const;
 
 /**

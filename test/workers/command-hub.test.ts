@@ -197,6 +197,7 @@ describe("commands hub: bad input", () => {
   it.each<[string, (epoch: string) => string | ArrayBuffer, string]>([
     ["a binary frame", () => new Uint8Array([1, 2]).buffer, "frames are JSON text"],
     ["text that is not JSON", () => "{", "frame is not JSON"],
+    ["a frame over the limit", () => "x".repeat(300_000), "frame longer than 262144 characters"],
     ["an unknown type", () => JSON.stringify({ type: "poll" }), 'type: type must be "resume" or "delivered"'],
     ["deliveries before resume", () => JSON.stringify({ type: "delivered", deliveries: [{ location: "x", id: "~cmd-1", deliveredAt: new Date().toISOString() }] }), "resume first"],
     ["resume with another epoch", () => JSON.stringify({ type: "resume", bridge: "b", epoch: crypto.randomUUID(), cursor: 0 }), "resume with the epoch of hello"],

@@ -69,6 +69,8 @@ function scriptedHub() {
     pong: true,
     /** Replay from 0 regardless of the cursor (a hub handing out again what the bridge recorded). */
     ignoreCursor: false,
+    /** The role `resume` is answered with. */
+    role: "active" as "active" | "standby",
     socket: null as FakeSocket | null,
     resumed: false,
   };
@@ -77,7 +79,8 @@ function scriptedHub() {
     const frame = bridgeFrame.parse(JSON.parse(text)); // the relay speaks the contract, or the test fails
     if (frame.type === "resume") {
       state.resumes.push({ bridge: frame.bridge, epoch: frame.epoch, cursor: frame.cursor });
-      socket.push({ type: "resumed", epoch: state.epoch, role: "active" });
+      socket.push({ type: "resumed", epoch: state.epoch, role: state.role });
+      if (state.role === "standby") return;
       state.resumed = true;
       const due = state.commands.filter((c) => !c.delivered && (state.ignoreCursor || c.cursor > frame.cursor));
       if (due.length) socket.push({ type: "commands", epoch: state.epoch, commands: due.map(({ delivered: _, ...c }) => c) });
@@ -270,6 +273,23 @@ describe("command relay", () => {
     expect(h.relay.failures).toBe(0); // answered again
     hub.issue("MTC", "d1");
     await until("delivered", () => hub.delivered().length === 1);
+  });
+
+  it("stands by while another bridge holds the feed, and delivers once the hub says it is active", async () => {
+    const hub = scriptedHub();
+    hub.state.role = "standby";
+    const pub = recordingPublisher();
+    const h = relayFor((u, t) => hub.open(u, t), pub.publish, openDb(mkdtempSync(join(tmpdir(), "relay-"))));
+    h.relay.start();
+    await until("standing by", () => h.relay.role === "standby");
+    expect(h.relay.connected).toBe(true);
+    hub.state.socket!.push({ type: "resumed", epoch: hub.state.epoch, role: "active" });
+    await until("active", () => h.relay.role === "active");
+    hub.state.resumed = true;
+    hub.issue("MTC", "d1");
+    await until("delivered", () => hub.delivered().length === 1);
+    expect(pub.published).toHaveLength(1);
+    expect(hub.state.connects).toHaveLength(1);
   });
 
   it("a dead connection (no pong for twice the keep-alive) is dropped and opened again", async () => {
