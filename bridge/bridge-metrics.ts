@@ -10,6 +10,10 @@ export interface BridgeGauges {
   commandReportsPending?: () => number;
   /** When the command relay last failed (epoch ms), or null (absent: commands are off). */
   commandFeedLastErrorAt?: () => number | null;
+  /** Whether the commands socket is open and resumed (absent: commands are off). */
+  commandHubConnected?: () => boolean;
+  /** When the relay last published a command (epoch ms), or null. */
+  commandLastAt?: () => number | null;
 }
 
 /** The bridge's Prometheus metrics (served on /metrics). */
@@ -31,10 +35,20 @@ export function createBridgeMetrics(gauges: BridgeGauges) {
     commandsPublished: r.counter("bridge_commands_published_total", "Commands published to devices and acknowledged by the broker (PUBACK)."),
     commandsSkipped: r.counter(
       "bridge_commands_skipped_total",
-      "Commands the feed handed out again that this bridge had already published (after a restart or a failed report): reported, not published again.",
+      "Commands the hub handed out again that this bridge had already published (after a restart or a dropped socket): reported, not published again.",
     ),
-    commandReports: r.counter("bridge_command_deliveries_reported_total", "Deliveries reported to the worker, by its answer: recorded, duplicate (known already) or unknown."),
-    commandFeedFailures: r.counter("bridge_command_feed_failures_total", "Failed rounds of the command relay (feed or report request, or a publish), each retried with backoff."),
+    commandReports: r.counter("bridge_command_deliveries_reported_total", "Deliveries the commands hub acknowledged, by its answer: recorded, or unknown (not a command of its epoch)."),
+    commandFeedFailures: r.counter("bridge_command_feed_failures_total", "Failed connections or sessions of the commands socket (or a failed publish), each followed by a reconnect with backoff."),
+    commandEpochChanges: r.counter(
+      "bridge_command_epoch_changes_total",
+      "Times the commands hub said hello with another epoch than the saved one (the worker's state was wiped): the relay started over from the new epoch's start.",
+    ),
+    commandHubConnected: r.gauge("bridge_command_hub_connected", "1 while the commands socket is open and the hub answered its resume.", () => (gauges.commandHubConnected?.() ? 1 : 0)),
+    commandLast: r.gauge(
+      "bridge_command_last_published_timestamp_seconds",
+      "When this bridge last published a command (0: not since start).",
+      () => (gauges.commandLastAt?.() ?? 0) / 1000,
+    ),
     commandReportsPending: r.gauge("bridge_command_reports_pending", "Commands published whose delivery the worker has not acknowledged yet.", () => gauges.commandReportsPending?.() ?? 0),
     commandFeedLastError: r.gauge(
       "bridge_command_feed_last_error_timestamp_seconds",

@@ -21,8 +21,21 @@ export interface Health {
   source: { kind: BridgeConfig["source"]; connected: boolean };
   outbox: { depth: number; limit: number; full: boolean };
   sender: { lastSuccessAt: string | null; failures: number; lastError: string | null };
-  /** The command relay (`enabled: false` with COMMANDS_ENABLED=false or the azure source). */
-  commands: { enabled: boolean; lastSuccessAt: string | null; failures: number; lastError: string | null; pendingReports: number };
+  /**
+   * The command relay (`enabled: false` with COMMANDS_ENABLED=false or the azure source): its socket to the
+   * commands hub (`role` active: it delivers; standby: another bridge does), the hub's epoch and its cursor.
+   */
+  commands: {
+    enabled: boolean;
+    connected: boolean;
+    role: "active" | "standby" | null;
+    epoch: string | null;
+    cursor: number | null;
+    lastCommandAt: string | null;
+    failures: number;
+    lastError: string | null;
+    pendingReports: number;
+  };
 }
 
 export interface Bridge {
@@ -65,6 +78,8 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     sourceConnected: () => source?.connected ?? false,
     commandReportsPending: () => relay?.pendingReports ?? 0,
     commandFeedLastErrorAt: () => relay?.lastErrorAt ?? null,
+    commandHubConnected: () => relay?.connected ?? false,
+    commandLastAt: () => relay?.lastCommandAt ?? null,
   });
   const sender = new Sender(outbox, deadLetters, metrics, log.child({ part: "sender" }), config as BridgeConfig & { ingestToken: string });
   const intake = new Intake(outbox, deadLetters, metrics, log.child({ part: "intake" }), {
@@ -89,7 +104,11 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       },
       commands: {
         enabled: relay !== undefined,
-        lastSuccessAt: isoOrNull(relay?.lastSuccessAt),
+        connected: relay?.connected ?? false,
+        role: relay?.role ?? null,
+        epoch: relay?.epoch ?? null,
+        cursor: relay?.cursor ?? null,
+        lastCommandAt: isoOrNull(relay?.lastCommandAt),
         failures: relay?.failures ?? 0,
         lastError: relay?.lastError ?? null,
         pendingReports: relay?.pendingReports ?? 0,
@@ -171,7 +190,10 @@ const STOP_STEP_MS = 5_000;
 
 const isoOrNull = (ms: number | null | undefined): string | null => (ms == null ? null : new Date(ms).toISOString());
 
-/** The command relay on the MQTT source's connection; it starts once the connection is up. */
+/**
+ * The command relay on the MQTT source's connection; it starts once the connection is up. Bridges of a share
+ * group may all enable it: the hub hands each command to one of them (by MQTT_CLIENT_ID).
+ */
 function commandRelay(mqtt: MqttTelemetrySource, store: CommandStore, config: BridgeConfig, metrics: BridgeMetrics, log: Logger): CommandRelay {
   const connection = mqtt.connection;
   const relay = new CommandRelay(
@@ -180,18 +202,14 @@ function commandRelay(mqtt: MqttTelemetrySource, store: CommandStore, config: Br
     {
       commandsUrl: config.commandsUrl!,
       token: config.ingestToken!,
-      pollMs: config.commandsPollMs,
+      bridge: config.mqttClientId,
+      keepaliveMs: config.commandsKeepaliveMs,
       timeoutMs: config.sendTimeoutMs,
       retry: { minMs: config.retryMinMs, maxMs: config.retryMaxMs },
     },
     metrics,
     log,
   );
-  if (config.mqttShareGroup !== undefined || config.mqttTopic.startsWith("$share/")) {
-    log.warn("every bridge of a share group relays every command: enable commands on one of them only (COMMANDS_ENABLED=false on the others)", {
-      filter: mqttOptions(config).filter,
-    });
-  }
   connection.client.once("connect", () => relay.start());
   return relay;
 }

@@ -145,23 +145,23 @@ export const OPTIONS = {
   commandsEnabled: {
     env: "COMMANDS_ENABLED",
     group: "Commands",
-    help: "Follow the worker's command feed and publish each command QoS 1 to `devices/{deviceId}/messages/devicebound/%24.mid={commandId}`. MQTT source only (IoT Hub sends cloud-to-device messages through its service API).",
+    help: "Hold the worker's commands socket and publish each command QoS 1 to `devices/{deviceId}/messages/devicebound/%24.mid={commandId}`. MQTT source only (IoT Hub sends cloud-to-device messages through its service API).",
     shownDefault: "true with BRIDGE_SOURCE=mqtt, false with azure",
     schema: bool,
   },
   commandsUrl: {
     env: "COMMANDS_URL",
     group: "Commands",
-    help: "The worker's command feed; deliveries are reported to {COMMANDS_URL}/deliveries. Authenticated with INGEST_TOKEN.",
-    shownDefault: "INGEST_URL with /ingest replaced by /commands",
-    schema: url(["http:", "https:"]),
+    help: "The worker's commands socket (a WebSocket; http(s) URLs are taken as ws(s)). Authenticated with INGEST_TOKEN. Reconnects back off with RETRY_MIN_MS…RETRY_MAX_MS; opening it times out after SEND_TIMEOUT_MS.",
+    shownDefault: "INGEST_URL with /ingest replaced by /commands/live",
+    schema: url(["http:", "https:", "ws:", "wss:"]),
   },
-  commandsPollMs: {
-    env: "COMMANDS_POLL_MS",
+  commandsKeepaliveMs: {
+    env: "COMMANDS_KEEPALIVE_MS",
     group: "Commands",
-    help: "Pause between polls of an empty feed (a command waits at most this long plus one request). Failed polls back off with RETRY_MIN_MS…RETRY_MAX_MS; each request times out after SEND_TIMEOUT_MS.",
-    default: "250",
-    schema: int(10, 600_000),
+    help: "A ping on the idle commands socket this often (answered by the worker's runtime without waking anything); no answer for twice as long: reconnect.",
+    default: "30000",
+    schema: int(1_000, 300_000),
   },
   stateDir: {
     env: "BRIDGE_STATE_DIR",
@@ -261,7 +261,7 @@ export function parseConfig(input: BridgeConfigInput): BridgeConfig {
 }
 
 /**
- * The command feed: on by default for the MQTT source, its URL next to the
+ * The commands socket: on by default for the MQTT source, its URL next to the
  * ingest endpoint unless given. Adds to `problems` what cannot work.
  */
 function resolveCommands(c: ParsedOptions<typeof OPTIONS>, problems: string[]): { enabled: boolean; url: string | undefined } | undefined {
@@ -281,11 +281,11 @@ function resolveCommands(c: ParsedOptions<typeof OPTIONS>, problems: string[]): 
   return { enabled, url };
 }
 
-/** `…/api/v1/ingest` → `…/api/v1/commands` (undefined when the path does not end in /ingest). */
+/** `…/api/v1/ingest` → `…/api/v1/commands/live` (undefined when the path does not end in /ingest). */
 export function commandsUrlFor(ingestUrl: string): string | undefined {
   const u = new URL(ingestUrl);
   if (!/\/ingest\/?$/.test(u.pathname)) return undefined;
-  u.pathname = u.pathname.replace(/\/ingest\/?$/, "/commands");
+  u.pathname = u.pathname.replace(/\/ingest\/?$/, "/commands/live");
   u.search = "";
   u.hash = "";
   return u.toString();

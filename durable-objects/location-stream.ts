@@ -11,6 +11,7 @@ import { WriteMeter } from "./sql";
 import type { CommandState } from "./location/action-store";
 import { toLogEvent } from "./location/event-log";
 import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
+import { forwardCommands } from "./location/command-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   DEFAULT_MAX_SOCKETS,
@@ -76,7 +77,8 @@ const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
  *
  * The alarm is set only when something is due: a rule verdict that aging
  * will change, the live window losing its oldest minute (sockets get a
- * `window` frame, the fleet a fresh summary), or a coalesced fleet update.
+ * `window` frame, the fleet a fresh summary), a coalesced fleet update, or
+ * commands the commands hub could not take yet.
  * With nothing due no alarm is set, and the object can hibernate.
  *
  * The location's name is stored with its first write (an object addressed
@@ -94,6 +96,8 @@ export class LocationStream extends DurableObject<Env> {
   /** The live window's figures as last sent to sockets, to send a `window` frame only on a change. */
   private lastWindowKey = "";
   private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
+  /** Commands issued but not yet handed to the commands hub: `seq` is the last command seq it took. */
+  private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -102,6 +106,8 @@ export class LocationStream extends DurableObject<Env> {
     enablePingAutoResponse(ctx);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
+      // Commands a previous instance could not hand to the hub: the alarm retries them.
+      if (this.hub.pending) this.reschedule(Date.now());
     });
   }
 
@@ -112,7 +118,11 @@ export class LocationStream extends DurableObject<Env> {
     const meta = this.ctx.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('location', 'registered')").toArray();
     this.name = meta.find((m) => m.key === "location")?.value ?? meta.find((m) => m.key === "registered")?.value ?? null;
     this.fleet.registered = meta.some((m) => m.key === "registered");
-    return (this.open = new OpenLocation(this.ctx.storage.sql, Date.now()));
+    const open = (this.open = new OpenLocation(this.ctx.storage.sql, Date.now()));
+    const forwarded = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'hub'").toArray()[0];
+    this.hub.seq = forwarded ? Number(forwarded.value) : 0;
+    this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
+    return open;
   }
 
   /** Reads go here: the open location, or the empty one when nothing was ever written. */
@@ -135,6 +145,7 @@ export class LocationStream extends DurableObject<Env> {
     this.stats.duplicates += result.duplicates;
     // The first write makes the location known before the writer hears back; later ones are coalesced by the alarm.
     if (fresh.length > 0 && !this.fleet.registered) await this.tellFleet(now);
+    if (this.hub.pending) await this.tellHub(now);
     return result;
   }
 
@@ -143,11 +154,12 @@ export class LocationStream extends DurableObject<Env> {
    * redefined are cleared (with their clear command), and every device heard
    * in the new rules' windows is judged by them at once.
    */
-  setRules(location: string, rules: Rule[]): { rules: Rule[]; seq: number } {
+  async setRules(location: string, rules: Rule[]): Promise<{ rules: Rule[]; seq: number }> {
     const now = Date.now();
     this.load().ensureSpan(rules, now);
     this.commit(location, { type: "set-rules", rules }, now);
     const set = this.reads.rules();
+    if (this.hub.pending) await this.tellHub(now);
     return { rules: set.rules, seq: set.seq! };
   }
 
@@ -188,10 +200,6 @@ export class LocationStream extends DurableObject<Env> {
 
   alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
     return this.reads.alerts(SNAPSHOT_RECENT);
-  }
-
-  pendingCommands(after: number, limit: number): CommandState[] {
-    return this.reads.pendingCommands(after, limit);
   }
 
   writeStats(): WriteStats {
@@ -292,6 +300,7 @@ export class LocationStream extends DurableObject<Env> {
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
+    if (this.hub.pending && now >= this.hub.retryAt) await this.tellHub(now);
     this.reschedule(Date.now());
   }
 
@@ -327,6 +336,7 @@ export class LocationStream extends DurableObject<Env> {
       broadcast(this.ctx, () => eventsFrames(location, open.head, events, window));
       this.lastWindowKey = windowKey(window);
       this.fleet.dirty = true;
+      if (entries.some((e) => e.type === "command-issued")) this.hub.pending = true;
       this.reschedule(now);
     }
     return { entries, rowsWritten: meter.rowsWritten };
@@ -391,9 +401,45 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   /**
+   * Hands the commands issued since the last hand-over to the commands hub
+   * (idempotent there, by location and id), then remembers how far it got.
+   * Called right after the commit that issued them, so a command reaches the
+   * bridge at once; on failure the alarm retries with growing delays until
+   * the hub has them: a command is never lost between location and hub.
+   */
+  private async tellHub(now: number): Promise<void> {
+    const open = this.open;
+    const location = this.name;
+    if (!open || location === null) return;
+    const commands = open.actions.undeliveredAfter(this.hub.seq, 500);
+    if (commands.length === 0) {
+      this.hub.pending = false;
+      return;
+    }
+    try {
+      await forwardCommands(this.env, location, commands);
+      const seq = commands.at(-1)!.seq;
+      const meter = new WriteMeter(this.ctx.storage.sql);
+      meter.run("INSERT INTO meta (key, value) VALUES ('hub', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(seq));
+      this.stats.rowsWritten += meter.rowsWritten;
+      this.hub.seq = seq;
+      this.hub.failures = 0;
+      this.hub.retryAt = 0;
+      this.hub.pending = commands.length === 500;
+    } catch (error) {
+      this.hub.pending = true;
+      this.hub.retryAt = Date.now() + RETRY_MS[Math.min(this.hub.failures, RETRY_MS.length - 1)]!;
+      this.hub.failures++;
+      console.warn(JSON.stringify({ msg: "handing commands to the hub failed; retrying", location, error: String(error) }));
+    }
+    this.reschedule(Date.now());
+  }
+
+  /**
    * Sets the alarm to the earliest thing due, if any: a verdict aging will
    * change, the live window's next change (while it holds readings), a fleet
-   * update. An alarm that fired is gone, so when nothing is due none is set.
+   * update, commands for the hub. An alarm that fired is gone, so when
+   * nothing is due none is set.
    */
   private reschedule(now: number): void {
     const open = this.open;
@@ -404,6 +450,7 @@ export class LocationStream extends DurableObject<Env> {
     const live = nextLiveWindowChange(open.state, now);
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
+    if (this.hub.pending) due.push(this.hub.retryAt);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set
     // sooner than needed just runs, finds less to do, and sets the next one.

@@ -91,7 +91,7 @@ export const rulesResponse = z.object({
 });
 export type RulesResponse = z.infer<typeof rulesResponse>;
 
-/** A command waiting for (or past) delivery, as the bridge's feed carries it. */
+/** A command waiting for (or past) delivery, as the commands hub hands it to the bridge. */
 export const command = z.object({
   location: locationName,
   /** The location log seq of its `command-issued` event. */
@@ -104,40 +104,6 @@ export const command = z.object({
   issuedAt: z.iso.datetime(),
 });
 export type Command = z.infer<typeof command>;
-
-/** GET /api/v1/commands?cursor=…: undelivered commands of every location, oldest first per location. */
-export const commandsResponse = z.object({
-  commands: z.array(command),
-  /** Opaque; pass it back to continue after these commands. */
-  cursor: z.string(),
-});
-export type CommandsResponse = z.infer<typeof commandsResponse>;
-
-/** POST /api/v1/commands/deliveries: what the bridge published and the broker acknowledged. */
-export const deliveriesBody = z.strictObject({
-  deliveries: z
-    .array(
-      z.strictObject({
-        location: locationName,
-        id: systemEventId,
-        deliveredAt: z.iso.datetime({ offset: true, error: "deliveredAt must be an ISO 8601 date-time" }),
-      }),
-      { error: "body must be an object with a `deliveries` array" },
-    )
-    .min(1, "deliveries must hold at least 1 entry")
-    .max(1000, "deliveries must hold at most 1000 entries"),
-}, { error: "body must be an object with a `deliveries` array" });
-export type DeliveriesBody = z.infer<typeof deliveriesBody>;
-
-export const deliveriesResponse = z.object({
-  /** Deliveries newly recorded. */
-  recorded: z.number().int().nonnegative(),
-  /** Already recorded before (a repeated report). */
-  duplicates: z.number().int().nonnegative(),
-  /** Ids no location knows as a command. */
-  unknown: z.array(z.object({ location: locationName, id: z.string() })),
-});
-export type DeliveriesResponse = z.infer<typeof deliveriesResponse>;
 
 /** The topic a device listens on for commands (IoT Hub's cloud-to-device convention). */
 export const deviceboundTopic = (device: string, messageId?: string): string =>

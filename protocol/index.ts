@@ -4,6 +4,7 @@ export * from "./time";
 export * from "./readings";
 export * from "./ingest";
 export * from "./actions";
+export * from "./command-hub";
 export * from "./events";
 export * from "./read";
 export * from "./live";

@@ -114,8 +114,8 @@ export class ActionStore {
       .map((r) => ({ ruleId: r.rule_id, deviceId: r.device_id, seq: r.seq, raisedAt: isoString(r.raised_at), value: r.value, samples: r.samples }));
   }
 
-  /** Undelivered commands after `after` (a command seq), oldest first. */
-  pending(after: number, limit: number): CommandState[] {
+  /** Undelivered commands after `after` (a command seq), oldest first: what the commands hub has not been handed yet. */
+  undeliveredAfter(after: number, limit: number): CommandState[] {
     return this.sql
       .exec<CommandRow>("SELECT * FROM commands WHERE seq > ? AND delivered_at IS NULL ORDER BY seq LIMIT ?", after, limit)
       .toArray()

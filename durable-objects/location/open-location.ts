@@ -24,7 +24,6 @@ export interface LocationReads {
   devices(): DeviceState[];
   rules(): { rules: Rule[]; seq: number | null };
   alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] };
-  pendingCommands(after: number, limit: number): CommandState[];
 }
 
 /** A location with no tables yet: every read is empty, and answering creates nothing. */
@@ -39,7 +38,6 @@ export const EMPTY_LOCATION: LocationReads = {
   devices: () => [],
   rules: () => ({ rules: DEFAULT_RULES, seq: null }),
   alerts: () => ({ alerts: [], commands: [] }),
-  pendingCommands: () => [],
 };
 
 /** Events folded since the last checkpoint before the next one is written at once (bounds replay on wake). */
@@ -182,9 +180,5 @@ export class OpenLocation implements LocationReads {
 
   alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] } {
     return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(recentCommands) };
-  }
-
-  pendingCommands(after: number, limit: number): CommandState[] {
-    return this.actions.pending(after, limit);
   }
 }

@@ -13,6 +13,8 @@ export interface WranglerDevOptions {
   stdio?: "pipe" | "inherit" | number;
   /** The checkout to run (default: this one); benchmarks run an older build beside it. */
   root?: string;
+  /** wrangler's --log-level (default warn); `info` prints one line per request. */
+  logLevel?: "warn" | "info";
 }
 
 /**
@@ -32,7 +34,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       "--inspector-port", String(o.inspectorPort),
       "--persist-to", o.persistDir,
       "--show-interactive-dev-session=false",
-      "--log-level", "warn",
+      "--log-level", o.logLevel ?? "warn",
       ...vars,
     ],
     {

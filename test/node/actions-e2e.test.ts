@@ -3,7 +3,6 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startBridge, type Bridge } from "../../bridge/bridge";
 import type { BridgeConfigInput } from "../../bridge/config";
@@ -13,13 +12,13 @@ import { startSimulator, type ReceivedCommand } from "../../simulator/simulator"
 import { createParts } from "../support/parts";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 import { startMosquitto, type Mosquitto } from "../support/mosquitto";
-import { ROOT, scrape, storedEvents, telemetry, waitFor } from "./bridge-harness";
+import { ROOT, scrape, startTestDevice, storedEvents, waitFor } from "./bridge-harness";
 
 /**
  * The talk's "Actions" loop with every part real: a device publishes votes to
  * mosquitto, the bridge posts them to the worker under wrangler dev, the
- * location's rule issues a command, the bridge follows the command feed and
- * publishes it to the device's devicebound topic.
+ * location's rule issues a command, the commands hub pushes it over the
+ * bridge's socket and the bridge publishes it to the device's devicebound topic.
  */
 
 const parts = createParts();
@@ -34,40 +33,14 @@ beforeAll(async () => {
 });
 afterAll(() => parts.stopAll());
 
-/** Bridges of the running test: each test stops its own, since two bridges would both relay every command. */
+/** Bridges of the running test: each test stops its own (the hub hands commands to one bridge at a time). */
 const bridgesOfTest: Bridge[] = [];
 afterEach(async () => {
   for (const b of bridgesOfTest.splice(0)) await b.stop();
 });
 
-interface Received {
-  topic: string;
-  payload: string;
-  commandId: string;
-  at: number;
-}
-
-/** A device on its own MQTT connection: publishes votes (with `$.mid` and its location), records what arrives on its devicebound topic. */
-async function testDevice(id: string, location: string) {
-  const received: Received[] = [];
-  const client = await parts.start(mqtt.connectAsync(broker.url, { clientId: `actions-${id}-${process.pid}`, reconnectPeriod: 0 }), (c) => c.endAsync());
-  await client.subscribeAsync(`devices/${id}/messages/devicebound/#`, { qos: 1 });
-  client.on("message", (topic, payload) => {
-    const mid = /%24\.mid=([^&]*)/.exec(topic)?.[1];
-    received.push({ topic, payload: payload.toString(), commandId: mid === undefined ? "" : decodeURIComponent(mid), at: Date.now() });
-  });
-  return {
-    received,
-    /** Publishes `n` votes QoS 1; resolves when the broker acknowledged the last, with that time. */
-    async vote(value: 0 | 0.5 | 1, n: number): Promise<number> {
-      for (let i = 0; i < n; i++) {
-        const m = telemetry(id, `${id}-${randomUUID()}`, location, { vote: value });
-        await client.publishAsync(m.topic, m.payload, { qos: 1 });
-      }
-      return Date.now();
-    },
-  };
-}
+/** A device on its own MQTT connection (stopped with the test's parts). */
+const testDevice = (id: string, location: string) => parts.start(startTestDevice(broker.url, id, location), (d) => d.client.endAsync());
 
 function bridgeStarter(overrides: BridgeConfigInput = {}) {
   const stateDir = mkdtempSync(join(tmpdir(), "actions-bridge-"));
@@ -112,7 +85,7 @@ const commandLog = async (location: string) => {
   };
 };
 
-/** Gives a stray repeat time to show up: several poll intervals and reconnects' worth. */
+/** Gives a stray repeat time to show up: several reconnects' worth. */
 const settle = () => new Promise((r) => setTimeout(r, 1_500));
 
 describe("actions: votes → rule → command on the device's devicebound topic", () => {
@@ -179,12 +152,13 @@ describe("actions: votes → rule → command on the device's devicebound topic"
     const location = "Actions-Outage";
     const device = await testDevice("act-outage-1", location);
     const bridge = await bridgeStarter().start();
-    await waitFor("a first successful poll", () => bridge.health().commands.lastSuccessAt !== null, 5_000, 20);
+    await waitFor("the commands socket", () => bridge.health().commands.connected, 5_000, 20);
 
     await worker.stop();
     try {
-      await waitFor("failed polls", () => bridge.health().commands.failures >= 2, 10_000, 20);
-      expect(bridge.health().commands.lastError).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/commands\?cursor=/);
+      await waitFor("failed reconnects", () => bridge.health().commands.failures >= 2, 10_000, 20);
+      expect(bridge.health().commands.connected).toBe(false);
+      expect(bridge.health().commands.lastError).toMatch(/^connect ws:\/\/127\.0\.0\.1:\d+\/api\/v1\/commands\/live: ECONNREFUSED/);
       await device.vote(0, 3); // spooled by the bridge while the worker is away
       await settle();
       expect(device.received).toEqual([]);
@@ -193,7 +167,7 @@ describe("actions: votes → rule → command on the device's devicebound topic"
     }
 
     await waitFor('"ON" after the worker is back', () => device.received.length >= 1, 30_000, 20);
-    await waitFor("the relay healthy again", () => bridge.health().commands.failures === 0, 10_000, 20);
+    await waitFor("the relay connected again", () => bridge.health().commands.failures === 0 && bridge.health().commands.connected, 10_000, 20);
     await settle();
     expect(device.received.map((r) => r.payload)).toEqual(["ON"]);
     expect(bridge.metrics.commandFeedFailures.value()).toBeGreaterThanOrEqual(2);

@@ -155,3 +155,41 @@ export async function waitHealthy(port: number, bridge?: BridgeProcess, timeoutM
     timeoutMs,
   );
 }
+
+export interface ReceivedCommandMessage {
+  topic: string;
+  payload: string;
+  /** The `$.mid` of the topic (the command id). */
+  commandId: string;
+  at: number;
+}
+
+export interface TestDevice {
+  client: mqtt.MqttClient;
+  /** What arrived on its devicebound topic, in order. */
+  received: ReceivedCommandMessage[];
+  /** Publishes `n` votes QoS 1 (each with its own `$.mid` and the location); resolves when the broker acknowledged the last, with that time. */
+  vote(value: 0 | 0.5 | 1, n: number): Promise<number>;
+}
+
+/** A device on its own MQTT connection: publishes votes, records what arrives on `devices/{id}/messages/devicebound/#`. End it with `client.endAsync()`. */
+export async function startTestDevice(brokerUrl: string, id: string, location: string): Promise<TestDevice> {
+  const received: ReceivedCommandMessage[] = [];
+  const client = await mqtt.connectAsync(brokerUrl, { clientId: `device-${id}-${process.pid}`, reconnectPeriod: 0 });
+  await client.subscribeAsync(`devices/${id}/messages/devicebound/#`, { qos: 1 });
+  client.on("message", (topic, payload) => {
+    const mid = /%24\.mid=([^&]*)/.exec(topic)?.[1];
+    received.push({ topic, payload: payload.toString(), commandId: mid === undefined ? "" : decodeURIComponent(mid), at: Date.now() });
+  });
+  return {
+    client,
+    received,
+    async vote(value, n) {
+      for (let i = 0; i < n; i++) {
+        const m = telemetry(id, `${id}-${Math.random().toString(36).slice(2)}-${Date.now()}`, location, { vote: value });
+        await client.publishAsync(m.topic, m.payload, { qos: 1 });
+      }
+      return Date.now();
+    },
+  };
+}

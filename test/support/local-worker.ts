@@ -29,6 +29,8 @@ export interface LocalWorkerOptions {
   adminToken?: string;
   /** The checkout to run (default: this one). */
   root?: string;
+  /** `info`: wrangler prints one line per request (to count them). */
+  logLevel?: "warn" | "info";
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       persistDir,
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
       ...(options.root !== undefined && { root: options.root }),
+      ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     });
     child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));

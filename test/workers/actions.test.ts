@@ -4,8 +4,6 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_RULES,
   alertsResponse,
-  commandsResponse,
-  deliveriesResponse,
   rulesResponse,
   type LogEvent,
   type Rule,
@@ -23,9 +21,6 @@ const votes = (location: string, deviceId: string, values: number[]) => values.m
 const actionsOf = (events: LogEvent[]) => events.filter((e) => e.type !== "reading");
 const putRules = (location: string, body: unknown, headers: Record<string, string> = admin) =>
   api(locationPath(location, "/rules"), { method: "PUT", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
-const feed = async (cursor = "") => parsed(await api(`/api/v1/commands?cursor=${cursor}`, { headers: bridge }), commandsResponse);
-const deliver = (deliveries: unknown[]) =>
-  api("/api/v1/commands/deliveries", { method: "POST", headers: bridge, body: JSON.stringify({ deliveries }) });
 
 describe("the default rule (the talk's LED)", () => {
   it("raises an alert and issues ON when a device's score falls below 0.7 over 3 votes, once", async () => {
@@ -124,54 +119,6 @@ describe("rules API", () => {
     expect([error.error, ...error.issues]).toContain(issue);
     expect(await parsed(await api(locationPath(loc, "/rules")), rulesResponse)).toEqual({ location: loc, rules: DEFAULT_RULES, seq: null });
     expect(await storedEvents(loc)).toEqual([]);
-  });
-});
-
-describe("command feed and deliveries", () => {
-  it("hands out undelivered commands after the cursor and records deliveries once", async () => {
-    const loc = "act-feed";
-    await ingestOk(votes(loc, "feed-dev", [0, 0, 0]));
-    const first = await feed();
-    const mine = first.commands.filter((c) => c.location === loc);
-    expect(mine).toEqual([
-      { location: loc, seq: 5, id: "~cmd-5", deviceId: "feed-dev", payload: "ON", ruleId: "low-score", issuedAt: expect.any(String) },
-    ]);
-    expect((await feed(first.cursor)).commands.filter((c) => c.location === loc)).toEqual([]); // after the cursor
-
-    const deliveredAt = new Date().toISOString();
-    const recorded = await parsed(await deliver([{ location: loc, id: "~cmd-5", deliveredAt }]), deliveriesResponse);
-    expect(recorded).toEqual({ recorded: 1, duplicates: 0, unknown: [] });
-    expect((await feed()).commands.filter((c) => c.location === loc)).toEqual([]); // delivered: out of the feed
-    expect(actionsOf(await storedEvents(loc)).at(-1)).toMatchObject({ type: "command-delivered", commandId: "~cmd-5", deviceId: "feed-dev", occurredAt: deliveredAt });
-
-    const again = await parsed(await deliver([{ location: loc, id: "~cmd-5", deliveredAt }, { location: loc, id: "~cmd-99", deliveredAt }]), deliveriesResponse);
-    expect(again).toEqual({ recorded: 0, duplicates: 1, unknown: [{ location: loc, id: "~cmd-99" }] });
-    expect(actionsOf(await storedEvents(loc)).filter((e) => e.type === "command-delivered")).toHaveLength(1);
-  });
-
-  it("needs the ingest token", async () => {
-    await expectError(await api("/api/v1/commands"), 401, "missing bearer token");
-    await expectError(await api("/api/v1/commands/deliveries", { method: "POST", headers: admin, body: "{}" }), 401, "invalid bearer token");
-  });
-
-  it.each([
-    ["not base64 JSON", "%%%"],
-    ["a cursor of the wrong shape", btoa(JSON.stringify({ MTC: -1 }))],
-    ["a cursor naming a bad location", btoa(JSON.stringify({ "a/b": 1 }))],
-  ])("rejects %s with 400", async (_, cursor) => {
-    await expectError(await api(`/api/v1/commands?cursor=${encodeURIComponent(cursor)}`, { headers: bridge }), 400, "invalid commands query", [
-      "cursor: cursor is not one this API issued; start over without it",
-    ]);
-  });
-
-  it.each([
-    ["an empty list", [], "deliveries: deliveries must hold at least 1 entry"],
-    ["a device message id", [{ location: "x", id: "m-1", deliveredAt: new Date().toISOString() }], "deliveries.0.id: system entry ids look like ~kind-seq"],
-    ["a bad date", [{ location: "x", id: "~cmd-1", deliveredAt: "yesterday" }], "deliveries.0.deliveredAt: deliveredAt must be an ISO 8601 date-time"],
-  ])("rejects deliveries with %s", async (_, deliveries, issue) => {
-    const res = await deliver(deliveries);
-    expect(res.status).toBe(400);
-    expect((await res.json<{ issues: string[] }>()).issues).toContain(issue);
   });
 });
 

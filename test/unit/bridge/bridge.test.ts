@@ -27,7 +27,7 @@ describe("startBridge", () => {
       ok: false,
       source: { kind: "mqtt", connected: false },
       outbox: { depth: 0 },
-      commands: { enabled: true, lastSuccessAt: null, failures: 0, pendingReports: 0 }, // starts with the broker connection
+      commands: { enabled: true, connected: false, role: null, epoch: null, cursor: 0, lastCommandAt: null, failures: 0, pendingReports: 0 }, // starts with the broker connection
     });
     const res = await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`);
     expect(res.status).toBe(503);

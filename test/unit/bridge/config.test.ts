@@ -94,16 +94,16 @@ describe("bridge configuration", () => {
     ]);
   });
 
-  it("relays commands by default for the MQTT source, from INGEST_URL's sibling /commands, every 250 ms", () => {
-    expect(cli([], { INGEST_TOKEN: "t" })).toMatchObject({ commandsEnabled: true, commandsUrl: "http://127.0.0.1:8787/api/v1/commands", commandsPollMs: 250 });
-    expect(cli(["--ingest-url", "https://hub.example.com/api/v1/ingest"], { INGEST_TOKEN: "t" }).commandsUrl).toBe("https://hub.example.com/api/v1/commands");
-    expect(cli(["--commands-url", "http://other:1/feed", "--commands-poll-ms", "1000"], { INGEST_TOKEN: "t" })).toMatchObject({
-      commandsUrl: "http://other:1/feed",
-      commandsPollMs: 1000,
+  it("relays commands by default for the MQTT source, over INGEST_URL's sibling /commands/live, with a ping every 30 s", () => {
+    expect(cli([], { INGEST_TOKEN: "t" })).toMatchObject({ commandsEnabled: true, commandsUrl: "http://127.0.0.1:8787/api/v1/commands/live", commandsKeepaliveMs: 30_000 });
+    expect(cli(["--ingest-url", "https://hub.example.com/api/v1/ingest"], { INGEST_TOKEN: "t" }).commandsUrl).toBe("https://hub.example.com/api/v1/commands/live");
+    expect(cli(["--commands-url", "wss://other:1/feed", "--commands-keepalive-ms", "10000"], { INGEST_TOKEN: "t" })).toMatchObject({
+      commandsUrl: "wss://other:1/feed",
+      commandsKeepaliveMs: 10_000,
     });
     expect(cli(["--commands-enabled", "false"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(false);
     expect(cli(["--commands-enabled"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(true); // a bare flag
-    expect(commandsUrlFor("http://h/prefix/ingest/?x=1")).toBe("http://h/prefix/commands");
+    expect(commandsUrlFor("http://h/prefix/ingest/?x=1")).toBe("http://h/prefix/commands/live");
     expect(commandsUrlFor("http://h/api/v1/ingestion")).toBeUndefined();
   });
 
@@ -117,9 +117,9 @@ describe("bridge configuration", () => {
       "COMMANDS_URL (--commands-url): cannot be derived from INGEST_URL http://h/in (its path does not end in /ingest); set it, or COMMANDS_ENABLED=false",
     ]);
     expect(cli(["--ingest-url", "http://h/in", "--commands-enabled", "false"], { INGEST_TOKEN: "t" }).commandsEnabled).toBe(false);
-    expect(problems(() => cli(["--commands-poll-ms", "5", "--commands-url", "mqtt://x"], { INGEST_TOKEN: "t" }))).toEqual([
-      expect.stringMatching(/^COMMANDS_URL \(--commands-url\): must be a URL starting with http:\/\//),
-      "COMMANDS_POLL_MS (--commands-poll-ms): must be at least 10",
+    expect(problems(() => cli(["--commands-keepalive-ms", "5", "--commands-url", "mqtt://x"], { INGEST_TOKEN: "t" }))).toEqual([
+      expect.stringMatching(/^COMMANDS_URL \(--commands-url\): must be a URL starting with http:\/\/, https:\/\/, ws:\/\/, wss:\/\//),
+      "COMMANDS_KEEPALIVE_MS (--commands-keepalive-ms): must be at least 1000",
     ]);
   });
 
