@@ -28,7 +28,10 @@ import { DIRECTORY_NAME } from "./directory";
 
 export interface AppendResult {
   accepted: number;
+  /** Events already in the log, by device and id (conflicts included). */
   duplicates: number;
+  /** Indexes (in the events given) of events whose device and id are in the log with other readings: not stored. */
+  conflicts: number[];
   head: number;
   /** SQLite rows this append was billed for (log, action projections, and a checkpoint if one fell due). */
   rowsWritten: number;
@@ -131,15 +134,21 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   /**
-   * Stores the events whose ids are new, updates the projections and lets the
-   * rules decide on the devices heard. Duplicates (earlier in the log or in
-   * this batch) cost nothing.
+   * Stores the events new by (device, id), updates the projections and lets
+   * the rules decide on the devices heard. Duplicates (earlier in the log or
+   * in this batch) cost nothing; a repeat with other readings is a conflict.
    */
   async append(location: string, events: IngestEvent[]): Promise<AppendResult> {
     const now = Date.now();
-    const fresh = events.length === 0 ? [] : this.load().onlyNew(events);
+    const { fresh, conflicts } = events.length === 0 ? { fresh: [], conflicts: [] } : this.load().sortOut(events);
     const { rowsWritten } = fresh.length > 0 ? this.commit(location, { type: "ingest", events: fresh }, now) : { rowsWritten: 0 };
-    const result: AppendResult = { accepted: fresh.length, duplicates: events.length - fresh.length, head: this.reads.head, rowsWritten };
+    const result: AppendResult = {
+      accepted: fresh.length,
+      duplicates: events.length - fresh.length,
+      conflicts,
+      head: this.reads.head,
+      rowsWritten,
+    };
     this.stats.appends++;
     this.stats.accepted += result.accepted;
     this.stats.duplicates += result.duplicates;

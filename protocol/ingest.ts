@@ -63,10 +63,25 @@ export const rejectedEvent = z.object({
 });
 export type RejectedEvent = z.infer<typeof rejectedEvent>;
 
+/** An event whose device and id the log holds with other readings: the first stored wins; this one is not stored. */
+export const conflictingEvent = z.object({
+  index: z.number().int().nonnegative(),
+  id: z.string(),
+  deviceId: z.string(),
+});
+export type ConflictingEvent = z.infer<typeof conflictingEvent>;
+
+/**
+ * Every event of the batch is counted once: accepted + duplicates + rejected
+ * = events. Events are unique by (deviceId, id): `duplicates` counts repeats,
+ * conflicts included; `conflicts` lists the repeats whose readings differ.
+ */
 export const ingestResponse = z.object({
   accepted: z.number().int().nonnegative(),
   duplicates: z.number().int().nonnegative(),
   rejected: z.array(rejectedEvent),
+  // Absent from workers older than deduplication by device: read as none.
+  conflicts: z.array(conflictingEvent).default([]),
 });
 export type IngestResponse = z.infer<typeof ingestResponse>;
 

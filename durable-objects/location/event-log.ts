@@ -7,7 +7,8 @@ export type EventRow = {
   id: string;
   seq: number;
   type: string;
-  device_id: string | null;
+  /** '' for entries of no device (rules, alerts' causes…): part of the primary key, so never null. */
+  device_id: string;
   occurred_at: number;
   recorded_at: number;
   vote: number | null;
@@ -18,6 +19,8 @@ export type EventRow = {
 
 const EVENT_FIELDS = ["id", "seq", "type", "device_id", "occurred_at", "recorded_at", "vote", "temperature", "humidity", "data"] as const;
 const EVENT_COLUMNS = EVENT_FIELDS.join(", ");
+
+const keyOf = (deviceId: string, id: string): string => `${deviceId}\u0000${id}`;
 
 /** An entry as a row: readings in columns (projections fold them), properties and every other kind's fields in `data`. */
 export function toRow(e: Entry): EventRow {
@@ -34,7 +37,7 @@ export function toRow(e: Entry): EventRow {
   }
   const { id: _i, seq: _s, type: _t, occurredAt: _o, recordedAt: _r, ...fields } = e;
   const { deviceId, ...data } = fields as typeof fields & { deviceId?: string };
-  return { ...common, device_id: deviceId ?? null, vote: null, temperature: null, humidity: null, data: JSON.stringify(data) };
+  return { ...common, device_id: deviceId ?? "", vote: null, temperature: null, humidity: null, data: JSON.stringify(data) };
 }
 
 /** A row back as the entry it was written from. */
@@ -45,7 +48,7 @@ export function toEntry(row: EventRow): Entry {
     return {
       ...common,
       type: "reading",
-      deviceId: row.device_id ?? "",
+      deviceId: row.device_id,
       ...(row.vote !== null && { vote: row.vote as 0 | 0.5 | 1 }),
       ...(row.temperature !== null && { temperature: row.temperature }),
       ...(row.humidity !== null && { humidity: row.humidity }),
@@ -53,7 +56,7 @@ export function toEntry(row: EventRow): Entry {
     };
   }
   // Written only by this object from typed entries (toRow), so the shape is known.
-  return { ...common, type: row.type, ...(row.device_id !== null && { deviceId: row.device_id }), ...data } as Entry;
+  return { ...common, type: row.type, ...(row.device_id !== "" && { deviceId: row.device_id }), ...data } as Entry;
 }
 
 /** An entry as the read API and live frames carry it. */
@@ -80,19 +83,35 @@ export class EventLog {
   }
 
   /**
-   * Drops events whose id is already in the log or earlier in the same batch.
-   * The caller appends the rest in the same synchronous turn, so the check and
-   * the insert cannot interleave with another request.
+   * Sorts a batch against the log, by (device, id): new events; duplicates
+   * (the same device and id again, with the same readings); conflicts (the
+   * same device and id with other readings: the first stored wins, the rest
+   * are reported). A device's ids are its own: another device's same id is
+   * another event. The caller appends the new ones in the same synchronous
+   * turn, so the check and the insert cannot interleave with another request.
    */
-  onlyNew(events: readonly IngestEvent[]): IngestEvent[] {
-    const stored = new Set(selectIn<{ id: string }>(this.sql, "id", "events", "id", events.map((e) => e.id)).map((r) => r.id));
-    const fresh: IngestEvent[] = [];
-    for (const e of events) {
-      if (stored.has(e.id)) continue;
-      stored.add(e.id);
-      fresh.push(e);
-    }
-    return fresh;
+  sortOut(events: readonly IngestEvent[]): { fresh: IngestEvent[]; duplicates: number[]; conflicts: number[] } {
+    type Held = { vote: number | null; temperature: number | null; humidity: number | null };
+    const held = new Map<string, Held>();
+    const rows = selectIn<{ id: string; device_id: string } & Held>(this.sql, "id, device_id, vote, temperature, humidity", "events", "id", [
+      ...new Set(events.map((e) => e.id)),
+    ]);
+    for (const r of rows) held.set(keyOf(r.device_id, r.id), r);
+    const out = { fresh: [] as IngestEvent[], duplicates: [] as number[], conflicts: [] as number[] };
+    events.forEach((e, index) => {
+      const key = keyOf(e.deviceId, e.id);
+      const mine: Held = { vote: e.vote ?? null, temperature: e.temperature ?? null, humidity: e.humidity ?? null };
+      const before = held.get(key);
+      if (!before) {
+        held.set(key, mine);
+        out.fresh.push(e);
+      } else if (before.vote === mine.vote && before.temperature === mine.temperature && before.humidity === mine.humidity) {
+        out.duplicates.push(index);
+      } else {
+        out.conflicts.push(index);
+      }
+    });
+    return out;
   }
 
   /** Appends allocated entries (consecutive seqs, one recorded time) as one commit. */
@@ -130,7 +149,9 @@ export class EventLog {
         if (seq > after && seq <= upTo) wanted.push(id);
       });
     }
-    return selectIn<EventRow>(this.sql, EVENT_COLUMNS, "events", "id", wanted)
+    // Two devices may share an id: keep only the rows of the seqs asked for.
+    return selectIn<EventRow>(this.sql, EVENT_COLUMNS, "events", "id", [...new Set(wanted)])
+      .filter((r) => r.seq > after && r.seq <= upTo)
       .map(toEntry)
       .sort((a, b) => a.seq - b.seq);
   }

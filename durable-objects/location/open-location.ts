@@ -98,9 +98,9 @@ export class OpenLocation implements LocationReads {
     return this.state.raised.size;
   }
 
-  /** Ids of `events` the log does not hold yet (nor earlier in the batch). */
-  onlyNew(events: readonly IngestEvent[]): IngestEvent[] {
-    return this.log.onlyNew(events);
+  /** `events` sorted against the log by (device, id): new ones, duplicates and conflicts (indexes). */
+  sortOut(events: readonly IngestEvent[]): ReturnType<EventLog["sortOut"]> {
+    return this.log.sortOut(events);
   }
 
   /** Extends the minutes kept in memory when rules start looking further back. */

@@ -3,8 +3,9 @@ import type { Migration } from "../migrations";
 /**
  * The location's tables. Rows written are what the platform bills, and every
  * index entry is one more row, so:
- * - `events` is keyed by `id` (WITHOUT ROWID): the primary key *is* the
- *   exactly-once check, and an event costs one row.
+ * - `events` is keyed by `(id, device_id)` (WITHOUT ROWID, since version 3):
+ *   the primary key *is* the exactly-once check, by device, and an event
+ *   costs one row.
  * - `commits` is the seq index: one row per committed batch lists its ids in
  *   seq order, so paging by seq costs one extra row per batch, not per event.
  * - projections are upserted once per touched bucket per batch.
@@ -90,5 +91,30 @@ LOCATION_MIGRATIONS.push({
       issued_at INTEGER NOT NULL,
       delivered_at INTEGER
     );
+  `,
+});
+
+LOCATION_MIGRATIONS.push({
+  version: 3,
+  description: "exactly once by device: the log keyed by (id, device_id)",
+  // The same message id from two devices is two events; system entries (no device) hold ''. Still one row per event.
+  sql: `
+    CREATE TABLE events_by_device (
+      id TEXT NOT NULL,
+      device_id TEXT NOT NULL,
+      seq INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      occurred_at INTEGER NOT NULL,
+      recorded_at INTEGER NOT NULL,
+      vote REAL,
+      temperature REAL,
+      humidity REAL,
+      data TEXT,
+      PRIMARY KEY (id, device_id)
+    ) WITHOUT ROWID;
+    INSERT INTO events_by_device (id, device_id, seq, type, occurred_at, recorded_at, vote, temperature, humidity, data)
+      SELECT id, coalesce(device_id, ''), seq, type, occurred_at, recorded_at, vote, temperature, humidity, data FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_by_device RENAME TO events;
   `,
 });

@@ -101,7 +101,7 @@ describe("malformed envelopes: 400/413 with {error, issues}, nothing stored", ()
     expect(new TextEncoder().encode(body).byteLength).toBe(INGEST_LIMITS.maxBodyBytes);
     const res = await postIngest(body);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [], conflicts: [] });
   });
 });
 
@@ -189,6 +189,7 @@ describe("invalid events: 200, listed in `rejected` with a precise reason, nothi
         accepted: 0,
         duplicates: 0,
         rejected: [{ index: 0, id: typeof raw.id === "string" ? raw.id : null, errors }],
+        conflicts: [],
       });
       await expectNothingStored(location);
     });
@@ -202,6 +203,7 @@ describe("invalid events: 200, listed in `rejected` with a precise reason, nothi
       accepted: 0,
       duplicates: 0,
       rejected: [{ index: 0, id: "future-10", errors: [`occurredAt: ${occurredAt} is more than 5 minutes in the future`] }],
+      conflicts: [],
     });
     await expectNothingStored(location);
   });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../worker/app";
 import { locationsResponse } from "../../protocol";
-import { api, expectError, expectNothingStored, headOf, ingestOk, parsed, postIngest, storedReadings } from "./support/api";
+import { api, expectError, expectNothingStored, headOf, ingestOk, parsed, postIngest, storedEvents, storedReadings } from "./support/api";
 import { MINUTE, freshId, isoFromNow, reading } from "./support/events";
 
 describe("POST /api/v1/ingest: accepted batches", () => {
@@ -14,7 +14,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
       reading(location, { id: "ok-2", deviceId: "arduino1011", occurredAt: Date.parse(occurredAt) + 1000, vote: 0 }),
       reading(location, { id: "ok-3", deviceId: "arduino1010", occurredAt, vote: undefined, humidity: 0, properties: { temperatureAlert: "true" } }),
     ];
-    expect(await ingestOk(events)).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    expect(await ingestOk(events)).toEqual({ accepted: 3, duplicates: 0, rejected: [], conflicts: [] });
 
     const stored = await storedReadings(location);
     expect(stored.map((e) => e.seq)).toEqual([1, 2, 3]);
@@ -72,6 +72,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
         { index: 0, id: expect.any(String), errors: ["vote: vote must be exactly 0, 0.5 or 1"] },
         { index: 1, id: expect.any(String), errors: ["humidity: humidity must be at least 0 %"] },
       ],
+      conflicts: [],
     });
     await expectNothingStored(location);
   });
@@ -79,7 +80,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
   it("splits a batch across locations and stores each share in its own log", async () => {
     const [a, b] = ["ingest-split-a", "ingest-split-b"];
     const res = await ingestOk([reading(a), reading(b), reading(a), reading(b, { vote: 1 }), reading(a, { vote: 0, deviceId: "dev-2" })]);
-    expect(res).toEqual({ accepted: 5, duplicates: 0, rejected: [] });
+    expect(res).toEqual({ accepted: 5, duplicates: 0, rejected: [], conflicts: [] });
     expect((await storedReadings(a)).map((e) => e.seq)).toEqual([1, 2, 3]);
     expect((await storedReadings(b)).map((e) => e.seq)).toEqual([1, 2]);
   });
@@ -87,7 +88,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
   it("one batch spanning 60 locations: each gets its share, each is listed", async () => {
     const names = Array.from({ length: 60 }, (_, i) => `fanout-${String(i).padStart(3, "0")}`);
     const events = names.flatMap((location) => [reading(location), reading(location, { deviceId: "dev-2" })]);
-    expect(await ingestOk(events)).toEqual({ accepted: 120, duplicates: 0, rejected: [] });
+    expect(await ingestOk(events)).toEqual({ accepted: 120, duplicates: 0, rejected: [], conflicts: [] });
     const listed = await parsed(await api("/api/v1/locations"), locationsResponse);
     const fanout = listed.locations.filter((l) => l.location.startsWith("fanout-"));
     expect(fanout.map((l) => l.location)).toEqual(names);
@@ -97,25 +98,25 @@ describe("POST /api/v1/ingest: accepted batches", () => {
   it("accepts an event dated 4 minutes ahead (allowed clock skew)", async () => {
     const location = "ingest-skew-ok";
     const occurredAt = isoFromNow(4 * MINUTE);
-    expect(await ingestOk([reading(location, { occurredAt })])).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+    expect(await ingestOk([reading(location, { occurredAt })])).toEqual({ accepted: 1, duplicates: 0, rejected: [], conflicts: [] });
     expect((await storedReadings(location))[0]!.occurredAt).toBe(occurredAt);
   });
 
   it("accepts exactly 1000 events in one batch", async () => {
     const location = "ingest-1000";
     const events = Array.from({ length: 1000 }, (_, i) => reading(location, { deviceId: `dev-${i % 7}` }));
-    expect(await ingestOk(events)).toEqual({ accepted: 1000, duplicates: 0, rejected: [] });
+    expect(await ingestOk(events)).toEqual({ accepted: 1000, duplicates: 0, rejected: [], conflicts: [] });
     expect(await headOf(location)).toBe(1000);
   });
 });
 
 describe("POST /api/v1/ingest: duplicates", () => {
-  it("stores an id repeated within a batch once and reports the repeats", async () => {
+  it("stores an id repeated within a batch once and reports the repeats (one with another reading as a conflict)", async () => {
     const location = "dup-within";
     const a = reading(location, { id: "within-a", vote: 1 });
     const b = reading(location, { id: "within-b" });
     const res = await ingestOk([a, a, b, { ...a, vote: 0 }, b]);
-    expect(res).toEqual({ accepted: 2, duplicates: 3, rejected: [] });
+    expect(res).toEqual({ accepted: 2, duplicates: 3, rejected: [], conflicts: [{ index: 3, id: "within-a", deviceId: "dev-1" }] });
     const stored = await storedReadings(location);
     expect(stored.map((e) => [e.seq, e.id, e.vote])).toEqual([
       [1, "within-a", 1],
@@ -123,13 +124,18 @@ describe("POST /api/v1/ingest: duplicates", () => {
     ]);
   });
 
-  it("stores an id repeated across batches once; the first copy wins and seq has no gaps", async () => {
+  it("stores an id repeated across batches once; the first copy wins, another reading is a conflict, and seq has no gaps", async () => {
     const location = "dup-across";
     const [a, b, c, d] = ["across-a", "across-b", "across-c", "across-d"].map((id) => reading(location, { id }));
-    expect(await ingestOk([a, b])).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
-    expect(await ingestOk([{ ...b!, vote: 0 }, c, a])).toEqual({ accepted: 1, duplicates: 2, rejected: [] });
-    expect(await ingestOk([a, b, c])).toEqual({ accepted: 0, duplicates: 3, rejected: [] });
-    expect(await ingestOk([d, d])).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+    expect(await ingestOk([a, b])).toEqual({ accepted: 2, duplicates: 0, rejected: [], conflicts: [] });
+    expect(await ingestOk([{ ...b!, vote: 0 }, c, a])).toEqual({
+      accepted: 1,
+      duplicates: 2,
+      rejected: [],
+      conflicts: [{ index: 0, id: "across-b", deviceId: "dev-1" }],
+    });
+    expect(await ingestOk([a, b, c])).toEqual({ accepted: 0, duplicates: 3, rejected: [], conflicts: [] });
+    expect(await ingestOk([d, d])).toEqual({ accepted: 1, duplicates: 1, rejected: [], conflicts: [] });
     const stored = await storedReadings(location);
     expect(stored.map((e) => [e.seq, e.id])).toEqual([
       [1, "across-a"],
@@ -145,13 +151,40 @@ describe("POST /api/v1/ingest: duplicates", () => {
     const batch = Array.from({ length: 50 }, () => reading(location));
     await ingestOk(batch);
     const before = await storedReadings(location);
-    expect(await ingestOk(batch)).toEqual({ accepted: 0, duplicates: 50, rejected: [] });
+    expect(await ingestOk(batch)).toEqual({ accepted: 0, duplicates: 50, rejected: [], conflicts: [] });
     expect(await storedReadings(location)).toEqual(before);
+  });
+
+  it("dedupes by device: the same message id from two devices is two events", async () => {
+    const location = "dup-by-device";
+    const id = freshId("mid");
+    const res = await ingestOk([reading(location, { id, deviceId: "door-1" }), reading(location, { id, deviceId: "door-2", vote: 0 })]);
+    expect(res).toEqual({ accepted: 2, duplicates: 0, rejected: [], conflicts: [] });
+    const stored = await storedReadings(location);
+    expect(stored.map((e) => [e.seq, e.id, e.deviceId, e.vote])).toEqual([
+      [1, id, "door-1", 1],
+      [2, id, "door-2", 0],
+    ]);
+    // Each device's repeat is a duplicate of its own event; the pages by seq hold each once.
+    expect(await ingestOk([reading(location, { id, deviceId: "door-2", vote: 0 })])).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect((await storedEvents(location)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it("reports a conflict inside one batch with the index of the later copy, across locations too", async () => {
+    const id = freshId("conflict");
+    const res = await ingestOk([
+      reading("conflict-a", { id, vote: 1 }),
+      reading("conflict-b", { id: freshId() }),
+      reading("conflict-a", { id, vote: 0 }),
+      reading("conflict-a", { id, vote: 1 }),
+    ]);
+    expect(res).toEqual({ accepted: 2, duplicates: 2, rejected: [], conflicts: [{ index: 2, id, deviceId: "dev-1" }] });
+    expect((await storedReadings("conflict-a")).map((e) => e.vote)).toEqual([1]);
   });
 
   it("dedupes per location: the same id in two locations is two events", async () => {
     const id = freshId("shared");
-    expect(await ingestOk([reading("dup-loc-a", { id }), reading("dup-loc-b", { id })])).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+    expect(await ingestOk([reading("dup-loc-a", { id }), reading("dup-loc-b", { id })])).toEqual({ accepted: 2, duplicates: 0, rejected: [], conflicts: [] });
   });
 });
 

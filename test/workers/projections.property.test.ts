@@ -120,12 +120,12 @@ describe("projections: incremental = rebuild = oracle", () => {
           ...(d.humidity !== undefined && { humidity: d.humidity }),
         }));
 
-        // The first copy of each id is the one stored, in sequence order.
+        // The first copy of each (device, id) is the one stored, in sequence order.
         const seen = new Set<string>();
         const accepted: IngestEvent[] = [];
         let head = 0;
         for (const batch of splitAt(events, cuts)) {
-          const fresh = batch.filter((e) => !seen.has(e.id) && seen.add(e.id));
+          const fresh = batch.filter((e) => !seen.has(`${e.deviceId}\u0000${e.id}`) && seen.add(`${e.deviceId}\u0000${e.id}`));
           accepted.push(...fresh);
           const result = await stub.append(location, batch);
           expect(result.accepted).toBe(fresh.length);

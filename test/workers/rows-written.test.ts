@@ -60,7 +60,7 @@ describe("rows written per accepted event", () => {
     await stub.append(location, events);
 
     const again = await stub.append(location, events);
-    expect(again).toEqual({ accepted: 0, duplicates: 500, head: 500, rowsWritten: 0 });
+    expect(again).toEqual({ accepted: 0, duplicates: 500, conflicts: [], head: 500, rowsWritten: 0 });
 
     const fresh = batch(location, 250, 20, Date.now() - 10 * 60_000);
     const mixed = await stub.append(location, [...events.slice(0, 250), ...fresh]);

@@ -27,7 +27,7 @@ describe("large batches", () => {
     );
     expect(JSON.stringify(events.map((e) => JSON.stringify(e))).length).toBeGreaterThan(MAX_JSON_PARAMETER);
     const result = await ingestOk(events);
-    expect(result).toEqual({ accepted: 120, duplicates: 0, rejected: [] });
+    expect(result).toEqual({ accepted: 120, duplicates: 0, rejected: [], conflicts: [] });
     const stored = await storedReadings("sql-large");
     expect(stored.map((e) => e.id)).toEqual(events.map((e) => e.id));
     expect(stored[119]!.properties?.p15).toBe(quoted);

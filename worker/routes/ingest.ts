@@ -17,25 +17,32 @@ export const ingest = new Hono<AppEnv>().post("/", bearerSecret("INGEST_TOKEN"),
 
   const now = Date.now();
   const rejected: RejectedEvent[] = [];
-  const byLocation = new Map<string, IngestEvent[]>();
+  /** Each location's share of the batch, with each event's index in the request. */
+  const byLocation = new Map<string, { events: IngestEvent[]; indexes: number[] }>();
   events.forEach((raw, index) => {
     const check = checkIngestEvent(raw, now);
     if (!check.ok) {
       rejected.push({ index, id: check.id, errors: check.errors });
       return;
     }
-    const group = byLocation.get(check.event.location);
-    if (group) group.push(check.event);
-    else byLocation.set(check.event.location, [check.event]);
+    let group = byLocation.get(check.event.location);
+    if (!group) byLocation.set(check.event.location, (group = { events: [], indexes: [] }));
+    group.events.push(check.event);
+    group.indexes.push(index);
   });
 
   const results = await Promise.all(
-    [...byLocation].map(([location, group]) => locationStub(c.env, location).append(location, group)),
+    [...byLocation].map(async ([location, group]) => ({ group, result: await locationStub(c.env, location).append(location, group.events) })),
   );
   const response: IngestResponse = {
-    accepted: results.reduce((n, r) => n + r.accepted, 0),
-    duplicates: results.reduce((n, r) => n + r.duplicates, 0),
+    accepted: results.reduce((n, r) => n + r.result.accepted, 0),
+    duplicates: results.reduce((n, r) => n + r.result.duplicates, 0),
     rejected,
+    conflicts: results
+      .flatMap(({ group, result }) =>
+        result.conflicts.map((i) => ({ index: group.indexes[i]!, id: group.events[i]!.id, deviceId: group.events[i]!.deviceId })),
+      )
+      .sort((a, b) => a.index - b.index),
   };
   return c.json(response);
 });
