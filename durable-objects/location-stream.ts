@@ -22,6 +22,7 @@ import {
   type LiveAttachment,
 } from "./location/live-sockets";
 import { DIRECTORY_NAME } from "./directory";
+import { publishSummary } from "./location/fleet-link";
 
 export interface AppendResult {
   accepted: number;
@@ -130,6 +131,7 @@ export class LocationStream extends DurableObject<Env> {
     this.stats.duplicates += result.duplicates;
     this.stats.rowsWritten += rowsWritten;
     if (stored.length > 0 && !this.registered) await this.register(location);
+    if (stored.length > 0) await this.publishToFleet(location);
     return result;
   }
 
@@ -334,6 +336,20 @@ export class LocationStream extends DurableObject<Env> {
 
   private window(): ScoreWindow {
     return this.stores ? this.stores.projections.window(Date.now()) : scoreWindowAt([], Date.now());
+  }
+
+  /**
+   * Tells the fleet view about the change. A failure is logged, not thrown:
+   * the batch is committed, and failing the ingest would only make the bridge
+   * resend duplicates, which publish nothing. Retrying (and aging the window
+   * at minute boundaries) belongs to the location's alarm.
+   */
+  private async publishToFleet(location: string): Promise<void> {
+    try {
+      await publishSummary(this.env, { ...this.summary(location), alerts: this.actions.raised.size });
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", msg: "fleet publish failed", location, error: String(error) }));
+    }
   }
 
   /** Adds this location to the directory once; retried on the next append if it fails. */

@@ -7,5 +7,6 @@ export * from "./actions";
 export * from "./events";
 export * from "./read";
 export * from "./live";
+export * from "./fleet";
 export * from "./issues";
 export * from "./device-message";

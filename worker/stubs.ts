@@ -4,3 +4,5 @@ import { DIRECTORY_NAME } from "../durable-objects/directory";
 export const locationStub = (env: Env, location: string) => env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
 
 export const directoryStub = (env: Env) => env.DIRECTORY.get(env.DIRECTORY.idFromName(DIRECTORY_NAME));
+
+export { fleetStub } from "../durable-objects/fleet";

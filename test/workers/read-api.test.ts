@@ -101,7 +101,7 @@ describe("GET /api/v1/locations/{location}", () => {
 describe("GET /api/v1/locations", () => {
   it("lists a location after its first stored event, with head, lastEventAt and window", async () => {
     const location = "listed-after-first";
-    const listed = async () => (await parsed(await api("/api/v1/locations"), locationsResponse)).locations.find((l) => l.location === location);
+    const listed = async () => (await parsed(await api("/api/v1/locations?limit=500"), locationsResponse)).locations.find((l) => l.location === location);
 
     await summary(location); // reading an unknown location does not register it
     await ingestOk([reading(location, { vote: 2 })]); // rejected: still nothing stored
@@ -127,7 +127,7 @@ describe("GET /api/v1/locations", () => {
   it("lists every location once, sorted by name", async () => {
     await ingestOk([reading("list-b"), reading("list-a"), reading("list-c")]);
     await ingestOk([reading("list-a")]);
-    const names = (await parsed(await api("/api/v1/locations"), locationsResponse)).locations.map((l) => l.location);
+    const names = (await parsed(await api("/api/v1/locations?limit=500"), locationsResponse)).locations.map((l) => l.location);
     expect(names.filter((n) => n.startsWith("list-"))).toEqual(["list-a", "list-b", "list-c"]);
     expect(new Set(names).size).toBe(names.length);
     expect([...names].sort()).toEqual(names);
