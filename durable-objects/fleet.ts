@@ -55,6 +55,13 @@ export class Fleet extends DurableObject<Env> {
   private version: number;
   /** Highest version the sockets have been sent (in a snapshot or a changes frame). */
   private sent: number;
+  /**
+   * When the coalescing alarm is due; null when none is set. Kept here rather
+   * than asked of storage: `getAlarm()` still answers the alarm being run
+   * until its handler has finished, and a change stored in that moment would
+   * wait for an alarm that never comes.
+   */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,6 +70,9 @@ export class Fleet extends DurableObject<Env> {
     this.version = sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM summaries").one().v ?? 0;
     this.sent = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'sent'").toArray()[0]?.value ?? this.version;
     enablePingAutoResponse(ctx);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
   }
 
   /**
@@ -88,8 +98,9 @@ export class Fleet extends DurableObject<Env> {
       this.version,
       JSON.stringify(s),
     );
-    if (this.openSockets().length > 0 && (await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + COALESCE_MS);
+    if (this.openSockets().length > 0 && this.alarmAt === null) {
+      this.alarmAt = Date.now() + COALESCE_MS;
+      await this.ctx.storage.setAlarm(this.alarmAt);
     }
     return { stored: true };
   }
@@ -114,18 +125,19 @@ export class Fleet extends DurableObject<Env> {
    * sent before this returns, with no await in between, so no change can
    * slip between it and the next `changes` frame.
    */
-  override async fetch(): Promise<Response> {
+  override fetch(): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [FLEET_TAG]);
     const all = this.ctx.storage.sql.exec<{ body: string }>("SELECT body FROM summaries ORDER BY location").toArray().map(decode);
     for (const text of fleetFrameTexts("snapshot", all)) server.send(text);
     // With no change waiting for the alarm, this snapshot is the newest anyone has been sent.
-    if ((await this.ctx.storage.getAlarm()) === null) this.markSent();
+    if (this.alarmAt === null) this.markSent();
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** Sends every change since the last frame to every open socket, as one frame (or several under the size cap). */
   override alarm(): void {
+    this.alarmAt = null;
     const sockets = this.openSockets();
     if (sockets.length > 0) {
       const changed = this.ctx.storage.sql
