@@ -56,10 +56,9 @@ export class Fleet extends DurableObject<Env> {
   /** Highest version the sockets have been sent (in a snapshot or a changes frame). */
   private sent: number;
   /**
-   * When the coalescing alarm is due; null when none is set. Kept here rather
-   * than asked of storage: `getAlarm()` still answers the alarm being run
-   * until its handler has finished, and a change stored in that moment would
-   * wait for an alarm that never comes.
+   * When the coalescing alarm is due; null when none is set. Read from
+   * storage once on wake, then kept here, so a publish asks storage nothing
+   * to know whether an alarm is already on its way.
    */
   private alarmAt: number | null = null;
 
