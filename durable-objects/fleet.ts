@@ -47,8 +47,10 @@ const FLEET_MIGRATIONS: Migration[] = [
  *
  * Changes reach the sockets through an alarm `COALESCE_MS` after the first
  * unsent change: a burst of publishes is one frame. What was sent is tracked
- * by version (`sent`, stored), so a change is neither lost nor sent twice
- * across the object's restarts while sockets stay open.
+ * by version (`sent`, stored), so no change is lost across the object's
+ * restarts while sockets stay open. A socket that connects while an alarm
+ * is pending may get a change both in its snapshot and in the next frame;
+ * clients keep the newer summary, so that is harmless.
  */
 export class Fleet extends DurableObject<Env> {
   /** Highest version given to a stored summary. */

@@ -134,6 +134,15 @@ describe("GET /api/v1/locations", () => {
     expect({ head: entry!.head, window: entry!.window }).toEqual({ head: own.head, window: { ...own.window, from: entry!.window.from, to: entry!.window.to } });
   });
 
+  it("answers from the fleet object alone: a summary published for a location whose object holds nothing is listed as published", async () => {
+    const location = "fleet-only";
+    const published = summary(location, 42, Date.now(), { alerts: 3 });
+    await fleet().publish(published);
+    expect((await listAll()).summaries.find((s) => s.location === location)).toEqual(published);
+    // Asking the location itself would have answered an empty log.
+    expect((await parsed(await api(`/api/v1/locations/${location}`), locationResponse)).head).toBe(0);
+  });
+
   it("pages 1,050 locations by name with limit 1–500: each once, code point order, `next` null at the end", async () => {
     const names = Array.from({ length: 1_050 }, (_, i) => `page-${String(i).padStart(4, "0")}`);
     for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => fleet().publish(summary(n))));
