@@ -12,6 +12,7 @@ import type { CommandState } from "./location/action-store";
 import { toLogEvent } from "./location/event-log";
 import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
 import { forwardCommands } from "./location/command-link";
+import { publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   DEFAULT_MAX_SOCKETS,
@@ -24,7 +25,6 @@ import {
   sendFrame,
   type LiveAttachment,
 } from "./location/live-sockets";
-import { DIRECTORY_NAME } from "./directory";
 
 export interface AppendResult {
   accepted: number;
@@ -118,9 +118,10 @@ export class LocationStream extends DurableObject<Env> {
   private load(): OpenLocation {
     if (this.open) return this.open;
     migrate(this.ctx.storage, LOCATION_MIGRATIONS);
-    const meta = this.ctx.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('location', 'registered')").toArray();
+    // 'registered' is where locations kept their name before the fleet view replaced the directory.
+    const meta = this.ctx.storage.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta WHERE key IN ('location', 'registered', 'fleet')").toArray();
     this.name = meta.find((m) => m.key === "location")?.value ?? meta.find((m) => m.key === "registered")?.value ?? null;
-    this.fleet.registered = meta.some((m) => m.key === "registered");
+    this.fleet.registered = meta.some((m) => m.key === "fleet");
     const open = (this.open = new OpenLocation(this.ctx.storage.sql, Date.now()));
     const forwarded = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'hub'").toArray()[0];
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
@@ -152,8 +153,9 @@ export class LocationStream extends DurableObject<Env> {
     this.stats.appends++;
     this.stats.accepted += result.accepted;
     this.stats.duplicates += result.duplicates;
-    // The first write makes the location known before the writer hears back; later ones are coalesced by the alarm.
-    if (fresh.length > 0 && !this.fleet.registered) await this.tellFleet(now);
+    // A quiet location tells the fleet at once (the first write makes it known before the writer hears back);
+    // a busy one at most once a second, by the alarm.
+    if (fresh.length > 0 && (!this.fleet.registered || this.fleetDueAt() <= now)) await this.tellFleet(now);
     if (this.hub.pending) await this.tellHub(now);
     return result;
   }
@@ -383,17 +385,21 @@ export class LocationStream extends DurableObject<Env> {
     return Math.max(this.fleet.lastAt + FLEET_INTERVAL_MS, this.fleet.retryAt);
   }
 
-  /** Makes the location known to the fleet view; on failure, retried by the alarm with growing delays. */
+  /**
+   * Tells the fleet view the location's summary (head, window, alerts). The
+   * fleet keeps the newest per location, so a repeat is harmless; on failure
+   * the alarm retries with growing delays until it succeeds.
+   */
   private async tellFleet(now: number): Promise<void> {
     const location = this.name;
     if (location === null) return;
     this.fleet.dirty = false;
     this.fleet.lastAt = now;
     try {
+      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount });
       if (!this.fleet.registered) {
-        await this.env.DIRECTORY.get(this.env.DIRECTORY.idFromName(DIRECTORY_NAME)).register(location);
         const meter = new WriteMeter(this.ctx.storage.sql);
-        meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('registered', ?)", location);
+        meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('fleet', ?)", location);
         this.stats.rowsWritten += meter.rowsWritten;
         this.fleet.registered = true;
       }

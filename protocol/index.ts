@@ -8,5 +8,6 @@ export * from "./command-hub";
 export * from "./events";
 export * from "./read";
 export * from "./live";
+export * from "./fleet";
 export * from "./issues";
 export * from "./device-message";

@@ -43,9 +43,6 @@ export const locationSummary = z.object({
 });
 export type LocationSummary = z.infer<typeof locationSummary>;
 
-export const locationsResponse = z.object({ locations: z.array(locationSummary) });
-export type LocationsResponse = z.infer<typeof locationsResponse>;
-
 export const locationResponse = z.object({
   location: locationName,
   head: z.number().int().nonnegative(),

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, handleError } from "./errors";
 import { commands } from "./routes/commands";
+import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { locations } from "./routes/locations";
 
@@ -11,6 +12,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/ingest", ingest)
   .route("/api/v1/locations", locations)
   .route("/api/v1/commands", commands)
+  .route("/api/v1/fleet", fleet)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);
   })

@@ -18,6 +18,13 @@ export class ApiError extends HTTPException {
 
 export const invalid = (error: string, zodError: ZodError): ApiError => new ApiError(400, error, formatIssues(zodError));
 
+/** A live route answers 426 unless the request asks for a WebSocket. */
+export function requireUpgrade(upgrade: string | undefined): void {
+  if (upgrade?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "expected a WebSocket upgrade", ["connect with a WebSocket client (Upgrade: websocket)"], { Upgrade: "websocket" });
+  }
+}
+
 /** Hono's onError: every failure leaves as the contract's JSON error body. */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {

@@ -1,7 +1,7 @@
 import { app } from "./app";
 
 export { LocationStream } from "../durable-objects/location-stream";
-export { Directory } from "../durable-objects/directory";
+export { CommandHub } from "../durable-objects/command-hub";
+export { Fleet } from "../durable-objects/fleet";
 
 export default app satisfies ExportedHandler<Env>;
-export { CommandHub } from "../durable-objects/command-hub";

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { EVENTS_PAGE, HOURLY_LIMITS, locationName } from "../protocol";
+import { EVENTS_PAGE, HOURLY_LIMITS, LOCATIONS_PAGE, formatIssues, locationName } from "../protocol";
 import { HOUR_MS, hourStart } from "../domain/time-buckets";
 import { instant } from "../protocol/time";
+import { decodeBase64Url, encodeBase64Url } from "./base64url";
 import { invalid } from "./errors";
 
 /** Parses with `schema` or throws the contract's 400 with every issue. */
@@ -25,6 +26,47 @@ export const eventsQuery = z.object({
   limit: seqParam
     .pipe(z.number().min(1, "must be at least 1").max(EVENTS_PAGE.maxLimit, `must be at most ${EVENTS_PAGE.maxLimit}`))
     .default(EVENTS_PAGE.defaultLimit),
+});
+
+/**
+ * The locations list's cursor: base64url of the UTF-8 JSON `{"after": name}`,
+ * the last name of the previous page. Opaque to clients; any location name
+ * the contract allows round-trips.
+ */
+const locationsCursor = z.strictObject({ after: locationName });
+
+export const encodeLocationsCursor = (after: string): string =>
+  encodeBase64Url(new TextEncoder().encode(JSON.stringify({ after } satisfies z.input<typeof locationsCursor>)));
+
+/** Why a cursor was refused, after this prefix: a client should start over without it. */
+const NOT_OURS = "not a cursor this API issued (start over without it)";
+
+const cursorParam = z
+  .string()
+  .max(512, "must be at most 512 characters")
+  .transform((text, ctx) => {
+    const refuse = (why: string) => {
+      ctx.addIssue({ code: "custom", message: `${NOT_OURS}: ${why}` });
+      return z.NEVER;
+    };
+    const bytes = decodeBase64Url(text);
+    if (bytes === null || bytes.length === 0) return refuse("not base64url");
+    let json: unknown;
+    try {
+      json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    } catch {
+      return refuse("not UTF-8 JSON");
+    }
+    const parsed = locationsCursor.safeParse(json);
+    if (!parsed.success) return refuse(formatIssues(parsed.error).join("; "));
+    return parsed.data.after;
+  });
+
+export const locationsQuery = z.object({
+  limit: seqParam
+    .pipe(z.number().min(1, "must be at least 1").max(LOCATIONS_PAGE.maxLimit, `must be at most ${LOCATIONS_PAGE.maxLimit}`))
+    .default(LOCATIONS_PAGE.defaultLimit),
+  cursor: cursorParam.optional(),
 });
 
 export const liveQuery = z.object({ since: seqParam.optional() });

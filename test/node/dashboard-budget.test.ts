@@ -3,8 +3,8 @@ import { resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 
-/** The budget: the JS and CSS a first visit loads, gzipped, under 100 kB. */
-const BUDGET_BYTES = 100 * 1000;
+/** The budget: the JS and CSS a first visit loads, gzipped, under 60 kB. */
+const BUDGET_BYTES = 60 * 1000;
 const DIST = resolve(import.meta.dirname, "../../dist/dashboard");
 
 /** Every script, module preload and stylesheet index.html pulls in before the app can paint. */
@@ -14,7 +14,7 @@ function initialAssets(html: string): string[] {
 }
 
 describe("dashboard bundle", () => {
-  it("loads under 100 kB of gzipped JS and CSS on a first visit", () => {
+  it("loads under 60 kB of gzipped JS and CSS on a first visit", () => {
     const html = readFileSync(resolve(DIST, "index.html"), "utf8");
     const assets = initialAssets(html);
     expect(assets.some((a) => a.endsWith(".js"))).toBe(true);

@@ -131,9 +131,9 @@ describe("dashboard in Chromium against the local worker", () => {
     const page = await context.newPage();
     const seen = watchPage(page);
     await page.goto(worker.url);
-    for (const location of ["MTC", "Malvern", "Paoli"]) {
-      await page.locator(`article[data-location="${location}"] [data-connection="live"]`).waitFor({ timeout: 10_000 });
-    }
+    await page.locator('.fleet-head [data-connection="live"]').waitFor({ timeout: 10_000 });
+    for (const location of ["MTC", "Malvern", "Paoli"]) await page.locator(`article[data-location="${location}"]`).waitFor();
+    expect(await page.locator('article[data-location="MTC"] [data-alerts]').textContent()).toMatch(/1 active alert$/);
     const window = await serverWindow("MTC");
     await expect.poll(() => page.locator('article[data-location="MTC"] [data-figure="score"]').textContent()).toBe(formatScore(window.score));
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-overview.png` });
@@ -160,6 +160,39 @@ describe("dashboard in Chromium against the local worker", () => {
     expect(await page.locator('[data-panel="temperature"] path').count()).toBeGreaterThan(0);
     await page.waitForTimeout(300); // let the row highlight settle for the picture
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-location-light.png`, fullPage: true });
+    expect(seen.errors).toEqual([]);
+    await page.close();
+  });
+
+  it("the overview watches the whole fleet over one socket and shows a change at any location within 1 s", async () => {
+    const names = ["Fleet 東京", "Fleet Zürich", ...Array.from({ length: 20 }, (_, i) => `Fleet ${String(i).padStart(2, "0")}`)];
+    // Event ids are ASCII (the id alphabet); location names need not be.
+    const ascii = (location: string) => ({ id: `fleet-${Date.now()}-${counter++}`, location });
+    await ingest(names.map((location) => vote(location, { ...ascii(location), vote: 1 })));
+    const page = await context.newPage();
+    const seen = watchPage(page);
+    const sockets = watchSockets(page);
+    await page.goto(worker.url);
+    await page.locator('.fleet-head [data-connection="live"]').waitFor({ timeout: 10_000 });
+    for (const location of names) await page.locator(`article[data-location="${location}"]`).waitFor();
+
+    for (const location of ["Fleet 東京", "Fleet 13", "Fleet Zürich"]) {
+      const card = page.locator(`article[data-location="${location}"]`);
+      const votes = Number(await card.locator('[data-figure="votes"]').textContent());
+      await ingest([vote(location, { ...ascii(location), vote: 0 })]);
+      const acknowledged = Date.now();
+      await expect.poll(() => card.locator('[data-figure="votes"]').textContent(), { timeout: 1_000, interval: 20 }).toBe(String(votes + 1));
+      const shownAfter = Date.now() - acknowledged;
+      expect(shownAfter).toBeLessThan(1_000);
+      expect(await card.locator('[data-figure="score"]').textContent()).toBe(formatScore((await serverWindow(location)).score));
+      console.info(`overview: ${location} changed on screen ${shownAfter} ms after the ingest answered`);
+    }
+    // A location that did not exist when the page loaded appears too.
+    await ingest([vote("Fleet new", ascii("Fleet new"))]);
+    await page.locator('article[data-location="Fleet new"]').waitFor({ timeout: 1_000 });
+
+    expect(sockets.map((s) => new URL(s.url).pathname)).toEqual(["/api/v1/fleet/live"]);
+    expect(sockets[0]!.frames.map((f) => f.type)).toContain("changes");
     expect(seen.errors).toEqual([]);
     await page.close();
   });

@@ -24,9 +24,8 @@ describe("deploy stays possible", () => {
     expect(bundle).toBeDefined();
     const path = join(outdir, bundle!);
     const source = readFileSync(path);
-    // The bundle must carry both Durable Object classes the bindings name.
-    expect(source.toString()).toMatch(/LocationStream = class/);
-    expect(source.toString()).toMatch(/Directory = class/);
+    // The bundle must carry every Durable Object class the bindings name.
+    for (const name of ["LocationStream", "CommandHub", "Fleet"]) expect(source.toString()).toMatch(new RegExp(`${name} = class`));
     console.log(`worker bundle: ${(statSync(path).size / 1024).toFixed(1)} KiB, ${(gzipSync(source).length / 1024).toFixed(1)} KiB gzipped`);
   });
 });

@@ -89,7 +89,7 @@ describe("POST /api/v1/ingest: accepted batches", () => {
     const names = Array.from({ length: 60 }, (_, i) => `fanout-${String(i).padStart(3, "0")}`);
     const events = names.flatMap((location) => [reading(location), reading(location, { deviceId: "dev-2" })]);
     expect(await ingestOk(events)).toEqual({ accepted: 120, duplicates: 0, rejected: [], conflicts: [] });
-    const listed = await parsed(await api("/api/v1/locations"), locationsResponse);
+    const listed = await parsed(await api("/api/v1/locations?limit=500"), locationsResponse);
     const fanout = listed.locations.filter((l) => l.location.startsWith("fanout-"));
     expect(fanout.map((l) => l.location)).toEqual(names);
     expect(fanout.every((l) => l.head === 2 && l.window.devices === 2)).toBe(true);

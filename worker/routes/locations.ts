@@ -3,19 +3,20 @@ import { rulesBody, type AlertsResponse, type DevicesResponse, type HourlyRespon
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { requireUpgrade } from "../errors";
 import { bearerSecret } from "../middleware/bearer-secret";
-import { eventsQuery, hourlyQuery, liveQuery, parseLocation, parseOr400 } from "../params";
-import { directoryStub, locationStub } from "../stubs";
+import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
+import { fleetStub, locationStub } from "../stubs";
 
 const RULES_BODY_LIMIT = 64 * 1024;
 
 /** The read API, the live socket and the per-location admin routes, under /api/v1/locations. */
 export const locations = new Hono<AppEnv>()
   .get("/", async (c) => {
-    const names = await directoryStub(c.env).list();
-    const summaries = await Promise.all(names.map((name) => locationStub(c.env, name).summary(name)));
-    return c.json({ locations: summaries } satisfies LocationsResponse);
+    // One call to the fleet view, never one per location.
+    const { limit, cursor } = parseOr400(locationsQuery, c.req.query(), "locations query");
+    const page = await fleetStub(c.env).page(cursor ?? null, limit);
+    return c.json({ locations: page.locations, next: page.next === null ? null : encodeLocationsCursor(page.next) } satisfies LocationsResponse);
   })
   .get("/:location", async (c) => {
     const location = parseLocation(c.req.param("location"));
@@ -48,11 +49,7 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/live", async (c) => {
     const location = parseLocation(c.req.param("location"));
-    if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError(426, "expected a WebSocket upgrade", ["connect with a WebSocket client (Upgrade: websocket)"], {
-        Upgrade: "websocket",
-      });
-    }
+    requireUpgrade(c.req.header("upgrade"));
     const { since } = parseOr400(liveQuery, c.req.query(), "live query");
     const target = new URL("https://location.internal/live");
     target.searchParams.set("location", location);

@@ -4,10 +4,8 @@ import {
   formatIssues,
   hourlyResponse,
   locationResponse,
-  locationsResponse,
   type HourlyResponse,
   type LocationResponse,
-  type LocationsResponse,
   type LogEvent,
 } from "../../../protocol";
 import { readEvents } from "./frames";
@@ -26,8 +24,6 @@ async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: Ab
   if (!parsed.success) throw new ApiError(`${path}: unexpected answer (${formatIssues(parsed.error).join("; ")})`);
   return parsed.data;
 }
-
-export const fetchLocations = (signal?: AbortSignal): Promise<LocationsResponse> => getJson(API, locationsResponse, signal);
 
 export const fetchLocation = (location: string, signal?: AbortSignal): Promise<LocationResponse> =>
   getJson(locationPath(location), locationResponse, signal);
@@ -51,4 +47,9 @@ export async function fetchEvents(location: string, range: { after: number; limi
 export function liveUrl(pageUrl: { protocol: string; host: string }, location: string, since: number | null): string {
   const scheme = pageUrl.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${pageUrl.host}${locationPath(location)}/live${since === null ? "" : `?since=${since}`}`;
+}
+
+/** The fleet socket's URL on the page's own origin: every location's summary over one socket. */
+export function fleetUrl(pageUrl: { protocol: string; host: string }): string {
+  return `${pageUrl.protocol === "https:" ? "wss:" : "ws:"}//${pageUrl.host}/api/v1/fleet/live`;
 }

@@ -1,6 +1,6 @@
 import { PING } from "../../../protocol";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
-import { readFrame, type Frame } from "./frames";
+import type { FrameResult } from "./frames";
 
 /** What the view shows about its socket. */
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "offline";
@@ -18,13 +18,20 @@ export interface SocketLike {
 
 const OPEN = 1;
 
-export interface LiveConnectionOptions {
+/** Any live socket's frames: the first frame of a connection has type "snapshot". */
+export interface TypedFrame {
+  type: string;
+}
+
+export interface LiveConnectionOptions<F extends TypedFrame> {
   /** The socket URL for a connection resuming after `since` (null: a fresh one). */
   url(since: number | null): string;
   /** Where to resume from; null to start fresh. Asked before every connect. */
   resumeFrom(): number | null;
+  /** Reads one message of the socket (a location's frames, or the fleet's). */
+  read(data: unknown): FrameResult<F>;
   /** Each readable frame, with the `since` its socket was opened with. */
-  onFrame(frame: Frame, resumedFrom: number | null): void;
+  onFrame(frame: F, resumedFrom: number | null): void;
   onState(state: ConnectionState, retryInMs: number | null): void;
   createSocket?: (url: string) => SocketLike;
   random?: () => number;
@@ -45,7 +52,7 @@ export interface LiveConnectionOptions {
  * detect a dead peer, and reports its state. It never gives up; "offline" only
  * tells the viewer that retries keep failing.
  */
-export class LiveConnection {
+export class LiveConnection<F extends TypedFrame> {
   private socket: SocketLike | null = null;
   private since: number | null = null;
   private failures = 0;
@@ -53,9 +60,9 @@ export class LiveConnection {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setTimeout> | null = null;
   private pongTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly o: Required<LiveConnectionOptions>;
+  private readonly o: Required<LiveConnectionOptions<F>>;
 
-  constructor(options: LiveConnectionOptions) {
+  constructor(options: LiveConnectionOptions<F>) {
     this.o = {
       createSocket: (url) => new WebSocket(url),
       random: Math.random,
@@ -102,7 +109,7 @@ export class LiveConnection {
   private receive(socket: SocketLike, data: unknown): void {
     if (socket !== this.socket) return;
     this.clearPongTimer(); // any message proves the peer alive
-    const result = readFrame(data);
+    const result = this.o.read(data);
     if (result.kind === "pong") return;
     if (result.kind === "invalid") {
       this.o.log(`ignored a frame: ${result.problems.join("; ")}`);

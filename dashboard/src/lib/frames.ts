@@ -30,9 +30,10 @@ export interface Frame {
   lastSeq: number | null;
 }
 
-export type FrameResult =
+/** One message of a live socket as read: a pong, a frame (with what was skipped in it), or nothing usable. */
+export type FrameResult<F = Frame> =
   | { kind: "pong" }
-  | { kind: "frame"; frame: Frame; problems: string[] }
+  | { kind: "frame"; frame: F; problems: string[] }
   | { kind: "invalid"; problems: string[] };
 
 /**

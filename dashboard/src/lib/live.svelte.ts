@@ -2,7 +2,7 @@ import { onMount } from "svelte";
 import { fetchEvents, liveUrl } from "./api";
 import { LiveConnection, type ConnectionState } from "./connection";
 import { applyFrame, applyOlder, applySummary, backfillRange, emptyFeed, type Feed } from "./feed";
-import type { Frame } from "./frames";
+import { readFrame, type Frame } from "./frames";
 
 export interface LiveFeedOptions {
   /**
@@ -26,12 +26,13 @@ export class LiveFeed {
   state = $state<ConnectionState>("connecting");
   /** When the next reconnect attempt is due (client ms), while not live. */
   retryAt = $state<number | null>(null);
-  readonly #connection: LiveConnection;
+  readonly #connection: LiveConnection<Frame>;
 
   constructor(location: string, options: LiveFeedOptions) {
     this.#connection = new LiveConnection({
       url: (since) => liveUrl(window.location, location, since),
       resumeFrom: () => (options.resume ? this.feed.cursor : null),
+      read: readFrame,
       onFrame: (frame, resumedFrom) => {
         this.feed = applyFrame(this.feed, frame, resumedFrom, Date.now());
         if (options.resume && frame.type === "snapshot" && resumedFrom === null) void this.#backfill(location);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LiveConnection, type ConnectionState, type SocketLike } from "../../../dashboard/src/lib/connection";
-import type { Frame } from "../../../dashboard/src/lib/frames";
+import { readFrame, type Frame } from "../../../dashboard/src/lib/frames";
 import { T0, reading, scoreWindow } from "./fixtures";
 
 /** A WebSocket the test drives by hand (the browser's is exercised in test/node/dashboard.test.ts). */
@@ -46,6 +46,7 @@ function harness(options: { online?: boolean } = {}) {
   const connection = new LiveConnection({
     url: (since) => `ws://test/live${since === null ? "" : `?since=${since}`}`,
     resumeFrom: () => cursor,
+    read: readFrame,
     onFrame: (frame, since) => {
       frames.push({ frame, since });
       cursor = Math.max(cursor ?? 0, frame.lastSeq ?? frame.head);

@@ -32,8 +32,13 @@ export class LiveClient {
     ws.accept();
   }
 
-  static async connect(location: string, query = ""): Promise<LiveClient> {
-    const res = await api(locationPath(location, `/live${query}`), { headers: { Upgrade: "websocket" } });
+  static connect(location: string, query = ""): Promise<LiveClient> {
+    return LiveClient.open(locationPath(location, `/live${query}`));
+  }
+
+  /** A socket on any live route (the fleet's too: read it with `nextText`/`drainTexts`). */
+  static async open(path: string): Promise<LiveClient> {
+    const res = await api(path, { headers: { Upgrade: "websocket" } });
     expect(res.status).toBe(101);
     expect(res.webSocket).toBeTruthy();
     return new LiveClient(res.webSocket!);
@@ -75,15 +80,20 @@ export class LiveClient {
     return frame as Extract<LiveFrame, { type: T }>;
   }
 
-  /** Sends a ping and returns every frame that arrived before the pong. */
-  async drain(): Promise<LiveFrame[]> {
+  /** Sends a ping and returns every message that arrived before the pong. */
+  async drainTexts(): Promise<string[]> {
     this.ws.send(PING);
-    const frames: LiveFrame[] = [];
+    const texts: string[] = [];
     for (;;) {
       const text = await this.nextText();
-      if (text === PONG) return frames;
-      frames.push(liveFrame.parse(JSON.parse(text)));
+      if (text === PONG) return texts;
+      texts.push(text);
     }
+  }
+
+  /** Sends a ping and returns every frame that arrived before the pong. */
+  async drain(): Promise<LiveFrame[]> {
+    return (await this.drainTexts()).map((text) => liveFrame.parse(JSON.parse(text)));
   }
 
   /** Asserts nothing but the pong is pending. */
