@@ -27,6 +27,11 @@ export function createBridgeMetrics(gauges: BridgeGauges) {
     deadLettered: r.counter("bridge_dead_letters_total", "Messages and events written to the dead-letter file, by reason."),
     requests: r.counter("bridge_ingest_requests_total", "Requests to the worker, by HTTP status (error: no response)."),
     retries: r.counter("bridge_ingest_retries_total", "Batches retried after a failure."),
+    unrecognised: r.counter(
+      "bridge_ingest_unrecognised_responses_total",
+      "Answers that are not the worker's contract (an error without its error body, a 200 whose counts do not add up), by HTTP status: retried, never dead-lettered.",
+    ),
+    splits: r.counter("bridge_ingest_splits_total", "Batches split in two to isolate an event the worker refused (400/413) or failed on (5xx) every time."),
     sendLatency: r.histogram("bridge_send_duration_seconds", "Time from sending a batch to the worker's answer.", LATENCY_BUCKETS),
     commandsPublished: r.counter("bridge_commands_published_total", "Commands published to devices and acknowledged by the broker (PUBACK)."),
     commandsSkipped: r.counter(

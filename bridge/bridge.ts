@@ -20,7 +20,8 @@ export interface Health {
   ok: boolean;
   source: { kind: BridgeConfig["source"]; connected: boolean };
   outbox: { depth: number; limit: number; full: boolean };
-  sender: { lastSuccessAt: string | null; failures: number; lastError: string | null };
+  /** `unrecognised`: answers that were not the worker's contract (a proxy's page, counts that do not add up), retried. */
+  sender: { lastSuccessAt: string | null; failures: number; lastError: string | null; unrecognised: number; lastUnrecognised: string | null };
   /** The command relay (`enabled: false` with COMMANDS_ENABLED=false or the azure source). */
   commands: { enabled: boolean; lastSuccessAt: string | null; failures: number; lastError: string | null; pendingReports: number };
 }
@@ -86,6 +87,8 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
         lastSuccessAt: isoOrNull(sender.lastSuccessAt),
         failures: sender.failures,
         lastError: sender.lastError,
+        unrecognised: sender.unrecognisedCount,
+        lastUnrecognised: sender.lastUnrecognised,
       },
       commands: {
         enabled: relay !== undefined,

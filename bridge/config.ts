@@ -142,6 +142,13 @@ export const OPTIONS = {
   sendTimeoutMs: { env: "SEND_TIMEOUT_MS", group: "Worker", help: "Timeout of one request.", default: "15000", schema: int(100, 600_000) },
   retryMinMs: { env: "RETRY_MIN_MS", group: "Worker", help: "First retry delay; it doubles (with jitter) up to RETRY_MAX_MS.", default: "200", schema: int(1, 600_000) },
   retryMaxMs: { env: "RETRY_MAX_MS", group: "Worker", help: "Longest retry delay (a Retry-After from the worker wins).", default: "30000", schema: int(1, 3_600_000) },
+  maxBatchFailures: {
+    env: "MAX_BATCH_FAILURES",
+    group: "Worker",
+    help: "Times in a row the worker may fail on one batch with its own 5xx (not 503) before the bridge halves it to find the event at fault; that event alone is dead-lettered (reason undeliverable) after as many.",
+    default: "8",
+    schema: int(1, 1_000),
+  },
   commandsEnabled: {
     env: "COMMANDS_ENABLED",
     group: "Commands",
