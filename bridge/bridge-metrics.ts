@@ -19,6 +19,10 @@ export function createBridgeMetrics(gauges: BridgeGauges) {
     registry: r,
     received: r.counter("bridge_messages_received_total", "Device messages received from the source."),
     spooled: r.counter("bridge_events_spooled_total", "Events written to the outbox (then acknowledged to the source)."),
+    redeliveriesRecognised: r.counter(
+      "bridge_mqtt_redeliveries_recognised_total",
+      "Messages without $.mid the broker redelivered (DUP, same packet id, topic and payload) after they were spooled: given the id they already had, so stored once.",
+    ),
     deferred: r.counter("bridge_messages_deferred_total", "Messages left unacknowledged because the outbox was full; the broker redelivers them."),
     sent: r.counter("bridge_events_sent_total", "Events in requests the worker answered 200."),
     acknowledged: r.counter("bridge_events_acknowledged_total", "Events the worker stored (new)."),

@@ -9,6 +9,7 @@ import { DeadLetterFile } from "./dead-letters";
 import { startHttpServer } from "./http";
 import { Intake } from "./intake";
 import { createLogger, type Logger } from "./log";
+import { PublishReceipts } from "./mqtt/receipts";
 import { MqttTelemetrySource, type MqttTelemetryOptions } from "./mqtt/telemetry-source";
 import { Outbox } from "./outbox";
 import { Sender } from "./sender";
@@ -61,6 +62,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   let source: Source | undefined;
   let relay: CommandRelay | undefined;
   let stopping = false;
+  const newId = createUuidV7();
   const metrics = createBridgeMetrics({
     outboxDepth: () => outbox.depth,
     sourceConnected: () => source?.connected ?? false,
@@ -73,7 +75,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     defaultLocation: config.defaultLocation,
     defaultTemperatureUnit: config.defaultTemperatureUnit,
     maxMessageBytes: config.maxMessageBytes,
-    newId: createUuidV7(),
+    newId,
     outboxMaxEvents: config.outboxMaxEvents,
   });
 
@@ -105,7 +107,12 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
     if (config.source === "mqtt") {
       const commandStore = config.commandsEnabled ? new CommandStore(db) : undefined;
-      source = mqtt = new MqttTelemetrySource(mqttOptions(config), intake, log.child({ part: "mqtt" }));
+      source = mqtt = new MqttTelemetrySource(
+        { ...mqttOptions(config), crashAfterCommits: config.crashAfterCommits },
+        intake,
+        log.child({ part: "mqtt" }),
+        { receipts: new PublishReceipts(db, config.mqttClientId), newId, metrics },
+      );
       if (commandStore) relay = commandRelay(mqtt, commandStore, config, metrics, log.child({ part: "commands" }));
     } else {
       // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.

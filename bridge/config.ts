@@ -226,6 +226,12 @@ export const OPTIONS = {
     default: "10000",
     schema: int(0, 600_000),
   },
+  crashAfterCommits: {
+    env: "BRIDGE_CRASH_AFTER_COMMITS",
+    group: "Testing",
+    help: "Testing only, never in production: kill the bridge (SIGKILL) right after its Nth outbox commit of MQTT messages, before their PUBACKs leave, to prove the broker's redelivery is stored once.",
+    schema: int(1, 1_000_000_000),
+  },
 } satisfies Record<string, OptionSpec>;
 
 export type OptionKey = keyof typeof OPTIONS;
