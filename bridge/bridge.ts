@@ -58,7 +58,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   const log = deps.log ?? createLogger({ level: config.logLevel });
   const db = openStateDb(config.stateDir, config.outboxSync);
   const outbox = new Outbox(db);
-  const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"));
+  const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"), { maxBytes: config.deadLetterMaxBytes, keep: config.deadLetterFiles });
   let source: Source | undefined;
   let relay: CommandRelay | undefined;
   let stopping = false;

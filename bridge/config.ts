@@ -191,6 +191,20 @@ export const OPTIONS = {
     default: "normal",
     schema: z.enum(OUTBOX_SYNC_MODES, { error: "must be normal or full" }),
   },
+  deadLetterMaxBytes: {
+    env: "DEAD_LETTER_MAX_BYTES",
+    group: "State",
+    help: "Size at which dead-letters.jsonl is rotated to dead-letters.jsonl.1 (and .1 to .2…), so poison messages cannot fill the disk.",
+    default: String(16 * 1024 * 1024),
+    schema: int(4096, 2 ** 40),
+  },
+  deadLetterFiles: {
+    env: "DEAD_LETTER_FILES",
+    group: "State",
+    help: "Rotated dead-letter files kept besides the current one (0: none; the oldest is deleted).",
+    default: "4",
+    schema: int(0, 1_000),
+  },
   defaultLocation: {
     env: "DEFAULT_LOCATION",
     group: "Routing",
