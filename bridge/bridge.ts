@@ -108,7 +108,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     if (config.source === "mqtt") {
       const commandStore = config.commandsEnabled ? new CommandStore(db) : undefined;
       source = mqtt = new MqttTelemetrySource(
-        { ...mqttOptions(config), crashAfterCommits: config.crashAfterCommits },
+        { ...mqttOptions(config), maximumPacketSize: maximumPacketSize(config.maxMessageBytes), crashAfterCommits: config.crashAfterCommits },
         intake,
         log.child({ part: "mqtt" }),
         { receipts: new PublishReceipts(db, config.mqttClientId), newId, metrics },
@@ -175,6 +175,15 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       })()),
   };
 }
+
+/**
+ * Room in an MQTT packet besides the body: fixed header, topic (with its
+ * property bag), packet id and MQTT 5 properties. A packet up to
+ * MAX_MESSAGE_BYTES plus this is received (and a body over the limit
+ * dead-lettered as too-large); the broker drops larger ones.
+ */
+const PACKET_OVERHEAD_BYTES = 8 * 1024;
+const maximumPacketSize = (maxMessageBytes: number): number => maxMessageBytes + PACKET_OVERHEAD_BYTES;
 
 /** Steps of stop() may take this long before stop() goes on without them. */
 const STOP_STEP_MS = 5_000;

@@ -214,6 +214,17 @@ describe("bridge: mosquitto → bridge → worker", () => {
     }
   });
 
+  it("MQTT 5: an oversized message is refused before it is buffered (Maximum Packet Size); the connection and later messages are unaffected", async () => {
+    const e = await env({ MQTT_PROTOCOL_VERSION: "5", MAX_MESSAGE_BYTES: "65536", COMMANDS_ENABLED: "false" });
+    const bridge = await run(e);
+    const huge = { topic: "devices/big-1/messages/events/location=Oversized", payload: JSON.stringify({ vote: 1, pad: "x".repeat(512 * 1024) }) };
+    await publishAll(broker.url, [huge, telemetry("big-1", "oversized-after", "Oversized")], { protocolVersion: 5 });
+    await waitFor("the small one stored", async () => (await storedReadings(worker.url, "Oversized")).length === 1);
+    const metrics = await scrape(Number(e.BRIDGE_HTTP_PORT));
+    expect(metrics.get("bridge_messages_received_total")).toBe(1); // the 512 KiB one never reached the bridge
+    expect(bridge.output()).not.toContain("mqtt connection closed");
+  });
+
   it("two bridges on one shared subscription split the stream; every message is stored once", async () => {
     const start = async (name: string) => {
       const b = await startBridge(
