@@ -104,7 +104,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let mqtt: MqttTelemetrySource | undefined;
   try {
-    http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
+    http = await startHttpServer(config.httpHost, config.httpPort, { metrics: metrics.registry, health });
     if (config.source === "mqtt") {
       const commandStore = config.commandsEnabled ? new CommandStore(db) : undefined;
       source = mqtt = new MqttTelemetrySource(
