@@ -315,10 +315,12 @@ export class Sender {
 
   /** An answer that is not the worker's contract: retried as is, counted and shown on /healthz. */
   private unrecognised(answer: HttpAnswer, reason: string): Outcome {
+    // The same answer again goes to debug: a proxy may answer like this for as long as it is misconfigured.
+    const level = reason === this.lastUnrecognised ? "debug" : "warn";
     this.unrecognisedCount++;
     this.lastUnrecognised = reason;
     this.metrics.unrecognised.inc(1, { status: String(answer.status) });
-    this.log.warn("an answer that is not the worker's contract; retrying the batch (nothing is dead-lettered for it)", { status: answer.status, reason });
+    this.log[level]("an answer that is not the worker's contract; retrying the batch (nothing is dead-lettered for it)", { status: answer.status, reason });
     return { kind: "retry", reason, retryAfterMs: answer.retryAfterMs };
   }
 
