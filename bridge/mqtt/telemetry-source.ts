@@ -50,9 +50,9 @@ const DISK_RETRY_MS = 1000;
  * socket is corked, so their PUBACKs sit in the process until the commit
  * (then uncork sends them). If the process dies first, no PUBACK has left and
  * the broker redelivers (with DUP and the same packet id: a message without
- * `$.mid` then keeps the id it was spooled with, see PublishReceipts). When the outbox is full a message is left
- * unacknowledged and, once there is room, the connection is reopened so the
- * broker sends it again.
+ * `$.mid` then keeps the id it was spooled with, see PublishReceipts). When
+ * the outbox is full a message is left unacknowledged and, once there is
+ * room, the connection is reopened so the broker sends it again.
  */
 export class MqttTelemetrySource implements Source {
   readonly connection: MqttConnection;
@@ -65,6 +65,7 @@ export class MqttTelemetrySource implements Source {
   private inTurn = 0;
   /** Lets mqtt.js go on after a turn that reached MAX_MESSAGES_PER_TURN. */
   private afterCommit: (() => void) | undefined;
+  /** Outbox commits so far (for `crashAfterCommits` only). */
   private commits = 0;
 
   constructor(
