@@ -295,6 +295,22 @@ describe("sender (scripted ingest endpoint)", () => {
     expect(withPoison).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1]);
   });
 
+  it("isolates a poison event while other batches are in flight and waiting in line", async () => {
+    const delivered: string[] = [];
+    const ep = await scriptedEndpoint(async (events, req, res) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (events.some((e) => e.id === "e23")) return json(res, 502, { error: "internal error", issues: [] });
+      delivered.push(...events.map((e) => e.id));
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { maxBatchFailures: 2, sendConcurrency: 4, batchMaxEvents: 6, retryMinMs: 2, retryMaxMs: 10 });
+    h.add(60);
+    await until(() => h.outbox.depth === 0);
+    expect(h.deadLetterLines().map((l) => [l.reason, l.event.id, l.source.status])).toEqual([["undeliverable", "e23", 502]]);
+    const expected = Array.from({ length: 60 }, (_, i) => `e${i + 1}`).filter((id) => id !== "e23");
+    expect([...delivered].sort()).toEqual([...expected].sort());
+  });
+
   it("never dead-letters for an outage: 503, a proxy's 502 page or no answer are retried for ever", async () => {
     let n = 0;
     const ep = await scriptedEndpoint((_e, _q, res) => {
