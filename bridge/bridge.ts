@@ -9,6 +9,7 @@ import { DeadLetterFile } from "./dead-letters";
 import { startHttpServer } from "./http";
 import { Intake } from "./intake";
 import { createLogger, type Logger } from "./log";
+import { PublishReceipts } from "./mqtt/receipts";
 import { MqttTelemetrySource, type MqttTelemetryOptions } from "./mqtt/telemetry-source";
 import { Outbox } from "./outbox";
 import { Sender } from "./sender";
@@ -20,7 +21,8 @@ export interface Health {
   ok: boolean;
   source: { kind: BridgeConfig["source"]; connected: boolean };
   outbox: { depth: number; limit: number; full: boolean };
-  sender: { lastSuccessAt: string | null; failures: number; lastError: string | null };
+  /** `unrecognised`: answers that were not the worker's contract (a proxy's page, counts that do not add up), retried. */
+  sender: { lastSuccessAt: string | null; failures: number; lastError: string | null; unrecognised: number; lastUnrecognised: string | null };
   /**
    * The command relay (`enabled: false` with COMMANDS_ENABLED=false or the azure source): its socket to the
    * commands hub (`role` active: it delivers; standby: another bridge does), the hub's epoch and its cursor.
@@ -69,10 +71,11 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   const log = deps.log ?? createLogger({ level: config.logLevel });
   const db = openStateDb(config.stateDir, config.outboxSync);
   const outbox = new Outbox(db);
-  const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"));
+  const deadLetters = new DeadLetterFile(join(config.stateDir, "dead-letters.jsonl"), { maxBytes: config.deadLetterMaxBytes, keep: config.deadLetterFiles });
   let source: Source | undefined;
   let relay: CommandRelay | undefined;
   let stopping = false;
+  const newId = createUuidV7();
   const metrics = createBridgeMetrics({
     outboxDepth: () => outbox.depth,
     sourceConnected: () => source?.connected ?? false,
@@ -87,7 +90,7 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
     defaultLocation: config.defaultLocation,
     defaultTemperatureUnit: config.defaultTemperatureUnit,
     maxMessageBytes: config.maxMessageBytes,
-    newId: createUuidV7(),
+    newId,
     outboxMaxEvents: config.outboxMaxEvents,
   });
 
@@ -101,6 +104,8 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
         lastSuccessAt: isoOrNull(sender.lastSuccessAt),
         failures: sender.failures,
         lastError: sender.lastError,
+        unrecognised: sender.unrecognisedCount,
+        lastUnrecognised: sender.lastUnrecognised,
       },
       commands: {
         enabled: relay !== undefined,
@@ -118,10 +123,15 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
   let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
   let mqtt: MqttTelemetrySource | undefined;
   try {
-    http = await startHttpServer(config.httpHost, config.httpPort, { metrics: () => metrics.registry.render(), health });
+    http = await startHttpServer(config.httpHost, config.httpPort, { metrics: metrics.registry, health });
     if (config.source === "mqtt") {
       const commandStore = config.commandsEnabled ? new CommandStore(db) : undefined;
-      source = mqtt = new MqttTelemetrySource(mqttOptions(config), intake, log.child({ part: "mqtt" }));
+      source = mqtt = new MqttTelemetrySource(
+        { ...mqttOptions(config), maximumPacketSize: maximumPacketSize(config.maxMessageBytes), crashAfterCommits: config.crashAfterCommits },
+        intake,
+        log.child({ part: "mqtt" }),
+        { receipts: new PublishReceipts(db, config.mqttClientId), newId, metrics },
+      );
       if (commandStore) relay = commandRelay(mqtt, commandStore, config, metrics, log.child({ part: "commands" }));
     } else {
       // Loaded only for this source: the Azure SDK is large and an MQTT bridge has no use for it.
@@ -184,6 +194,15 @@ export async function startBridge(input: BridgeConfigInput, deps: BridgeDependen
       })()),
   };
 }
+
+/**
+ * Room in an MQTT packet besides the body: fixed header, topic (with its
+ * property bag), packet id and MQTT 5 properties. A packet up to
+ * MAX_MESSAGE_BYTES plus this is received (and a body over the limit
+ * dead-lettered as too-large); the broker drops larger ones.
+ */
+const PACKET_OVERHEAD_BYTES = 8 * 1024;
+const maximumPacketSize = (maxMessageBytes: number): number => maxMessageBytes + PACKET_OVERHEAD_BYTES;
 
 /** Steps of stop() may take this long before stop() goes on without them. */
 const STOP_STEP_MS = 5_000;

@@ -142,6 +142,13 @@ export const OPTIONS = {
   sendTimeoutMs: { env: "SEND_TIMEOUT_MS", group: "Worker", help: "Timeout of one request.", default: "15000", schema: int(100, 600_000) },
   retryMinMs: { env: "RETRY_MIN_MS", group: "Worker", help: "First retry delay; it doubles (with jitter) up to RETRY_MAX_MS.", default: "200", schema: int(1, 600_000) },
   retryMaxMs: { env: "RETRY_MAX_MS", group: "Worker", help: "Longest retry delay (a Retry-After from the worker wins).", default: "30000", schema: int(1, 3_600_000) },
+  maxBatchFailures: {
+    env: "MAX_BATCH_FAILURES",
+    group: "Worker",
+    help: "Times in a row the worker may fail on one batch with its own 5xx (not 503) before the bridge halves it to find the event at fault; that event alone is dead-lettered (reason undeliverable) after as many.",
+    default: "8",
+    schema: int(1, 1_000),
+  },
   commandsEnabled: {
     env: "COMMANDS_ENABLED",
     group: "Commands",
@@ -184,6 +191,20 @@ export const OPTIONS = {
     default: "normal",
     schema: z.enum(OUTBOX_SYNC_MODES, { error: "must be normal or full" }),
   },
+  deadLetterMaxBytes: {
+    env: "DEAD_LETTER_MAX_BYTES",
+    group: "State",
+    help: "Size at which dead-letters.jsonl is rotated to dead-letters.jsonl.1 (and .1 to .2…), so poison messages cannot fill the disk.",
+    default: String(16 * 1024 * 1024),
+    schema: int(4096, 2 ** 40),
+  },
+  deadLetterFiles: {
+    env: "DEAD_LETTER_FILES",
+    group: "State",
+    help: "Rotated dead-letter files kept besides the current one (0: none; the oldest is deleted).",
+    default: "4",
+    schema: int(0, 1_000),
+  },
   defaultLocation: {
     env: "DEFAULT_LOCATION",
     group: "Routing",
@@ -218,6 +239,12 @@ export const OPTIONS = {
     help: "On SIGINT/SIGTERM: how long to keep sending the outbox before exiting (what is left stays spooled).",
     default: "10000",
     schema: int(0, 600_000),
+  },
+  crashAfterCommits: {
+    env: "BRIDGE_CRASH_AFTER_COMMITS",
+    group: "Testing",
+    help: "Testing only, never in production: kill the bridge (SIGKILL) right after its Nth outbox commit of MQTT messages, before their PUBACKs leave, to prove the broker's redelivery is stored once.",
+    schema: int(1, 1_000_000_000),
   },
 } satisfies Record<string, OptionSpec>;
 

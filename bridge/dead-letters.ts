@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { DeadLetterReason } from "./normalize";
 
@@ -16,23 +16,58 @@ export interface DeadLetter {
   event?: unknown;
 }
 
+export interface DeadLetterRotation {
+  /** A file that would grow past this many bytes is rotated first (DEAD_LETTER_MAX_BYTES). */
+  maxBytes: number;
+  /** Rotated files kept: `{path}.1` (newest) … `{path}.{keep}`; older ones are deleted (DEAD_LETTER_FILES). */
+  keep: number;
+}
+
 /**
  * Appends dead letters to a JSONL file, one per line, each written with a
  * single `write` before the message is acknowledged (so it survives the
- * process being killed, like the outbox in its `normal` mode).
+ * process being killed, like the outbox in its `normal` mode). The file is
+ * rotated by size, so a stream of poison messages cannot fill the disk: at
+ * most (keep + 1) × maxBytes bytes.
  */
 export class DeadLetterFile {
   private fd: number;
+  private size: number;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly rotation: DeadLetterRotation = { maxBytes: Number.POSITIVE_INFINITY, keep: 0 },
+  ) {
     mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, "a");
+    this.size = fstatSync(this.fd).size;
   }
 
   write(letter: DeadLetter): void {
     const { payload, ...rest } = letter;
-    const line = JSON.stringify({ at: new Date().toISOString(), ...rest, ...(payload ? describePayload(payload) : {}) });
-    writeSync(this.fd, line + "\n");
+    const line = JSON.stringify({ at: new Date().toISOString(), ...rest, ...(payload ? describePayload(payload) : {}) }) + "\n";
+    const bytes = Buffer.byteLength(line);
+    // A letter never spans two files; one larger than the limit still gets a file of its own.
+    if (this.size > 0 && this.size + bytes > this.rotation.maxBytes) this.rotate();
+    writeSync(this.fd, line);
+    this.size += bytes;
+  }
+
+  /** `{path}` → `{path}.1` → … → `{path}.{keep}` (the oldest deleted), then a fresh `{path}`. */
+  private rotate(): void {
+    closeSync(this.fd);
+    rmSync(`${this.path}.${this.rotation.keep}`, { force: true });
+    for (let i = this.rotation.keep - 1; i >= 1; i--) {
+      try {
+        renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      }
+    }
+    if (this.rotation.keep > 0) renameSync(this.path, `${this.path}.1`);
+    else rmSync(this.path, { force: true });
+    this.fd = openSync(this.path, "a");
+    this.size = 0;
   }
 
   close(): void {

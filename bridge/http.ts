@@ -2,7 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HttpEndpoints {
-  metrics: () => string;
+  /** The Prometheus text exposition and its content type. */
+  metrics: { render: () => Promise<string>; contentType: string };
   /** `ok` decides the status: 200 or 503. */
   health: () => { ok: boolean };
 }
@@ -14,7 +15,10 @@ export async function startHttpServer(host: string, port: number, endpoints: Htt
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" }).end();
     } else if (path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(endpoints.metrics());
+      endpoints.metrics.render().then(
+        (text) => res.writeHead(200, { "content-type": endpoints.metrics.contentType }).end(text),
+        (error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(`cannot collect metrics: ${String(error)}`),
+      );
     } else if (path === "/healthz") {
       const health = endpoints.health();
       res.writeHead(health.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(health));

@@ -1,28 +1,32 @@
+import client from "prom-client";
+
 /**
- * A small Prometheus registry: counters (optionally labelled), gauges read at
- * scrape time and one histogram, rendered in the text exposition format.
+ * The bridge's Prometheus registry, on prom-client: counters (optionally
+ * labelled), gauges read at scrape time and histograms, plus prom-client's
+ * process and Node.js metrics (`process_resident_memory_bytes`,
+ * `nodejs_heap_size_used_bytes`, event-loop lag, GC…). Each registry is its
+ * own (never prom-client's global one), so several bridges in one process
+ * (tests) do not share or clash.
+ *
+ * prom-client reads values asynchronously; the counters here also keep their
+ * values for synchronous reads (`value()`), which /healthz and tests use.
  */
 
 type Labels = Record<string, string>;
 
 const labelKey = (labels: Labels): string =>
-  Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+  Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
     .join(",");
 
-interface Metric {
-  render(): string;
-}
-
-export class Counter implements Metric {
+export class Counter {
   private readonly values = new Map<string, number>();
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
+  constructor(private readonly metric: client.Counter) {}
 
   inc(by = 1, labels: Labels = {}): void {
+    this.metric.inc(labels, by);
     const key = labelKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
@@ -34,83 +38,54 @@ export class Counter implements Metric {
     for (const v of this.values.values()) sum += v;
     return sum;
   }
-
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const [key, v] of this.values) lines.push(`${this.name}${key ? `{${key}}` : ""} ${v}`);
-    return lines.join("\n");
-  }
 }
 
-export class Gauge implements Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly read: () => number,
-  ) {}
-
-  value(): number {
-    return this.read();
-  }
-
-  render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join("\n");
-  }
-}
-
-export class Histogram implements Metric {
-  private readonly counts: number[];
-  private sum = 0;
+export class Histogram {
   private total = 0;
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly buckets: readonly number[],
-  ) {
-    this.counts = buckets.map(() => 0);
-  }
+  constructor(private readonly metric: client.Histogram) {}
 
   observe(value: number): void {
-    this.sum += value;
+    this.metric.observe(value);
     this.total++;
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) this.counts[i]!++;
   }
 
   get count(): number {
     return this.total;
   }
-
-  render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket{le="${le}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.total}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.total}`);
-    return lines.join("\n");
-  }
 }
 
 export class Registry {
-  private readonly metrics: Metric[] = [];
+  private readonly registry = new client.Registry();
 
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry });
   }
 
-  gauge(name: string, help: string, read: () => number): Gauge {
-    return this.add(new Gauge(name, help, read));
+  /** `labelNames`: the labels its `inc` may set (prom-client wants them declared). */
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return new Counter(new client.Counter({ name, help, labelNames, registers: [this.registry] }));
+  }
+
+  gauge(name: string, help: string, read: () => number): void {
+    new client.Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 
   histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets));
+    return new Histogram(new client.Histogram({ name, help, buckets: [...buckets], registers: [this.registry] }));
   }
 
-  render(): string {
-    return this.metrics.map((m) => m.render()).join("\n") + "\n";
+  /** The text exposition format. */
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
 
-  private add<M extends Metric>(metric: M): M {
-    this.metrics.push(metric);
-    return metric;
-  }
+  readonly contentType = client.Registry.PROMETHEUS_CONTENT_TYPE;
 }

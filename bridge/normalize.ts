@@ -41,6 +41,7 @@ export const DEAD_LETTER_REASONS = [
   "location",
   "event",
   "rejected",
+  "undeliverable",
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 

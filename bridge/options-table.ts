@@ -1,4 +1,5 @@
 import { accessSync, constants } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { z } from "zod";
 
 /**
@@ -47,7 +48,12 @@ export const describeOption = (spec: OptionSpec): string => (spec.env ? `${spec.
 
 export type CliParse<T extends OptionTable> = { help: true } | { help: false; input: OptionsInput<T> };
 
-/** Reads the environment, then `argv` (`--flag value` or `--flag=value`). Throws OptionsError for unknown flags. */
+/**
+ * Reads the environment, then `argv` (`--flag value` or `--flag=value`, through
+ * `node:util` `parseArgs`). A true/false option may stand alone (`--print-routes`
+ * means `--print-routes true`). Throws OptionsError for unknown flags, stray
+ * arguments and missing values, naming each.
+ */
 export function readCli<T extends OptionTable>(table: T, argv: readonly string[], env: Record<string, string | undefined>): CliParse<T> {
   const input: Record<string, string> = {};
   const keys = Object.keys(table);
@@ -56,23 +62,41 @@ export function readCli<T extends OptionTable>(table: T, argv: readonly string[]
     const value = name === undefined ? undefined : env[name];
     if (value !== undefined && value !== "") input[key] = value;
   }
-  const byFlag = new Map(keys.map((k) => [flagOf(table[k]!), k]));
+  const byName = new Map(keys.map((k) => [flagOf(table[k]!).replace(/^--/, ""), k]));
+  const options: ParseArgsConfig["options"] = { help: { type: "boolean", short: "h" } };
+  for (const [name, key] of byName) options[name] = { type: table[key]!.schema === bool ? "boolean" : "string" };
+  // Not strict: every problem is collected and reported in the table's own words, not parseArgs's.
+  const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const problems: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--help" || arg === "-h") return { help: true };
-    const eq = arg.indexOf("=");
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const key = byFlag.get(flag);
-    if (!key) {
-      problems.push(arg.startsWith("--") ? `unknown option ${flag} (see --help)` : `unexpected argument ${arg} (options are --name value)`);
-      if (eq === -1 && arg.startsWith("--") && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) i++; // its value
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i]!;
+    if (token.kind === "positional") {
+      problems.push(`unexpected argument ${token.value} (options are --name value)`);
+      continue;
+    }
+    if (token.kind === "option-terminator") {
+      problems.push("unexpected argument -- (options are --name value)");
+      continue;
+    }
+    if (token.name === "help") return { help: true };
+    const key = byName.get(token.name);
+    const next = tokens[i + 1];
+    if (key === undefined) {
+      problems.push(`unknown option ${token.rawName} (see --help)`);
+      if (token.value === undefined && next?.kind === "positional") i++; // its value
       continue;
     }
     const spec = table[key]!;
-    // A true/false option may stand alone: `--print-routes` means `--print-routes true`.
-    const bare = eq === -1 && spec.schema === bool && (argv[i + 1] === undefined || argv[i + 1]!.startsWith("--"));
-    const value = bare ? "true" : eq === -1 ? argv[++i] : arg.slice(eq + 1);
+    let value = token.value;
+    if (value === undefined && spec.schema === bool) {
+      // Alone, or followed by its value (parseArgs reads the value of a boolean as a stray argument).
+      if (next?.kind === "positional") {
+        value = next.value;
+        i++;
+      } else {
+        value = "true";
+      }
+    }
     if (value === undefined) problems.push(`${describeOption(spec)}: needs a value`);
     else input[key] = value;
   }

@@ -1,9 +1,10 @@
-import { errorBody, ingestResponse, type IngestResponse } from "../protocol";
-import { backoffDelay, parseRetryAfter, sleep } from "./backoff";
+import { ingestResponse, type IngestResponse } from "../protocol";
+import { backoffDelay, sleep } from "./backoff";
 import type { BridgeMetrics } from "./bridge-metrics";
 import type { DeadLetterFile } from "./dead-letters";
 import type { Logger } from "./log";
 import type { Outbox, OutboxRow } from "./outbox";
+import { WorkerClient, contractBody, describeAnswer, type HttpAnswer } from "./worker-client";
 
 export interface SenderOptions {
   ingestUrl: string;
@@ -15,6 +16,12 @@ export interface SenderOptions {
   sendTimeoutMs: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /**
+   * Failures in a row of one batch, each the worker's own 5xx, after which it
+   * is split in two to find the event the worker cannot take; such an event
+   * alone is dead-lettered after as many.
+   */
+  maxBatchFailures: number;
 }
 
 /** `{"events":[` + `]}` */
@@ -22,17 +29,31 @@ const ENVELOPE_BYTES = 13;
 
 type Outcome =
   | { kind: "ok"; response: IngestResponse }
-  /** Worth retrying as is: network error, timeout, 5xx, 429, and the configuration errors 401/403/404. */
-  | { kind: "retry"; reason: string; retryAfterMs?: number }
+  /**
+   * Worth retrying as is: network error, timeout, 5xx, 429, the configuration errors 401/403/404, and any
+   * answer that is not the worker's contract. `poison`: the status of a 5xx the worker itself answered
+   * (its error body) other than 503, which may be these events' fault.
+   */
+  | { kind: "retry"; reason: string; retryAfterMs?: number | undefined; poison?: number }
   /** The worker refused the request as a whole (400/413): split it to isolate the culprit. */
   | { kind: "split"; status: number; errors: string[] };
+
+/** A batch's place in the retry line. */
+interface Turn {
+  first: number;
+  wake: () => void;
+}
 
 /**
  * Reads the outbox forward and posts it to the worker in batches (by count,
  * bytes and linger time), a bounded number at a time. A batch is retried until
- * the worker answers 200; only then are its rows removed, and the events the
- * worker rejected written to the dead-letter file. Nothing is ever dropped
- * because the worker is down or misconfigured.
+ * the worker answers 200 with counts that add up; only then are its rows
+ * removed, and the events the worker rejected written to the dead-letter file.
+ * Nothing is ever dropped because the worker is down, misconfigured, or behind
+ * something that answers in its place: only the worker's own error body (the
+ * contract's) is a verdict on events. One event the worker fails on every time
+ * (its own 5xx, MAX_BATCH_FAILURES times in a row) is found by halving its
+ * batch and dead-lettered, so it cannot stop the bridge for ever.
  */
 export class Sender {
   /** Highest seq handed to a batch. */
@@ -52,10 +73,14 @@ export class Sender {
    * costs one probe at a time and, once the worker is back, the backlog lands
    * in the order it was received.
    */
-  private readonly retryLine: { first: number; wake: () => void }[] = [];
+  private readonly retryLine: Turn[] = [];
+  private readonly client: WorkerClient;
   private consecutiveFailures = 0;
   lastSuccessAt: number | null = null;
   lastError: string | null = null;
+  /** Answers that were not the worker's contract (retried), since start, and the last one. */
+  unrecognisedCount = 0;
+  lastUnrecognised: string | null = null;
 
   constructor(
     private readonly outbox: Outbox,
@@ -67,6 +92,7 @@ export class Sender {
     this.untakenCount = outbox.depth;
     this.untakenBytes = outbox.bytesAtOpen;
     this.oldestUntakenAt = 0; // whatever survived a restart is due at once
+    this.client = new WorkerClient({ token: options.ingestToken, timeoutMs: options.sendTimeoutMs, signal: this.abort.signal });
     outbox.onSpooled((rows) => this.spooled(rows));
   }
 
@@ -170,14 +196,22 @@ export class Sender {
 
   /** Posts `rows` until the worker takes them (or the sender stops). */
   private async deliver(rows: OutboxRow[]): Promise<void> {
+    const turn: Turn = { first: rows[0]!.seq, wake: () => {} };
     try {
-      await this.attempt(rows);
+      await this.attempt(rows, turn);
     } finally {
-      this.leaveRetryLine(rows[0]!.seq);
+      this.leaveRetryLine(turn);
     }
   }
 
-  private async attempt(rows: OutboxRow[]): Promise<void> {
+  /**
+   * Posts `rows` until the worker takes them. `turn` is the place in the retry
+   * line of the batch `rows` belongs to: the halves of a split batch keep it,
+   * so no later batch overtakes them.
+   */
+  private async attempt(rows: OutboxRow[], turn: Turn): Promise<void> {
+    /** The worker's own 5xx answers to these very rows, in a row (see `poison`). */
+    let poisonFailures = 0;
     for (let attempt = 0; !this.abort.signal.aborted; attempt++) {
       const outcome = await this.post(rows);
       if (outcome.kind === "ok") {
@@ -187,99 +221,114 @@ export class Sender {
       if (outcome.kind === "split") {
         if (rows.length === 1) {
           this.log.error("worker refused a single event; dead-lettering it", { status: outcome.status, errors: outcome.errors });
-          this.deadLetterRows(rows, outcome.errors.length ? outcome.errors : [`HTTP ${outcome.status}`]);
+          this.deadLetterRows(rows, "rejected", outcome.errors.length ? outcome.errors : [`HTTP ${outcome.status}`], outcome.status);
           this.remove(rows);
           return;
         }
         this.log.warn("worker refused a batch whole; splitting it", { status: outcome.status, events: rows.length, errors: outcome.errors });
-        const half = Math.ceil(rows.length / 2);
-        await this.deliver(rows.slice(0, half));
-        await this.deliver(rows.slice(half));
+        await this.bisect(rows, turn);
         return;
       }
       if (this.abort.signal.aborted) return; // stopped while in flight: the rows stay spooled
       this.consecutiveFailures++;
       this.lastError = outcome.reason;
+      if (outcome.poison !== undefined && ++poisonFailures >= this.options.maxBatchFailures) {
+        // Wait for this batch's turn first: the halves must not overtake an older batch still retrying.
+        await this.awaitTurn(turn, 0);
+        if (this.abort.signal.aborted) return;
+        if (rows.length === 1) {
+          this.log.error("the worker failed on one event every time; dead-lettering it", { status: outcome.poison, failures: poisonFailures, reason: outcome.reason });
+          this.deadLetterRows(rows, "undeliverable", [`failed ${poisonFailures} times in a row; last: ${outcome.reason}`], outcome.poison);
+          this.remove(rows);
+          return;
+        }
+        this.log.warn("the worker failed on a batch every time; splitting it to find the culprit", { status: outcome.poison, failures: poisonFailures, events: rows.length });
+        await this.bisect(rows, turn);
+        return;
+      }
       const delay = outcome.retryAfterMs ?? backoffDelay(attempt, { minMs: this.options.retryMinMs, maxMs: this.options.retryMaxMs });
       this.metrics.retries.inc();
       this.log[attempt === 0 ? "warn" : "debug"]("send failed; will retry", { reason: outcome.reason, attempt: attempt + 1, delayMs: delay, events: rows.length });
-      await this.awaitTurn(rows[0]!.seq, delay);
+      await this.awaitTurn(turn, delay);
     }
+  }
+
+  /** Delivers the two halves of `rows` one after the other, in their batch's place in line. */
+  private async bisect(rows: OutboxRow[], turn: Turn): Promise<void> {
+    this.metrics.splits.inc();
+    const half = Math.ceil(rows.length / 2);
+    await this.attempt(rows.slice(0, half), turn);
+    await this.attempt(rows.slice(half), turn);
   }
 
   /** Joins the retry line (kept in seq order); the first in line sleeps `delay`, the others wait to become first. */
-  private async awaitTurn(first: number, delay: number): Promise<void> {
-    let entry = this.retryLine.find((e) => e.first === first);
-    if (!entry) {
-      entry = { first, wake: () => {} };
-      const at = this.retryLine.findIndex((e) => e.first > first);
-      this.retryLine.splice(at === -1 ? this.retryLine.length : at, 0, entry);
+  private async awaitTurn(turn: Turn, delay: number): Promise<void> {
+    if (!this.retryLine.includes(turn)) {
+      const at = this.retryLine.findIndex((e) => e.first > turn.first);
+      this.retryLine.splice(at === -1 ? this.retryLine.length : at, 0, turn);
     }
-    if (this.retryLine[0] === entry) return sleep(delay, this.abort.signal);
-    const waiting = entry;
+    if (this.retryLine[0] === turn) return sleep(delay, this.abort.signal);
     await new Promise<void>((resolve) => {
-      waiting.wake = resolve;
+      turn.wake = resolve;
       this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
     });
+    // Woken as the new first in line: the wait for the one before counts as this batch's backoff.
   }
 
-  private leaveRetryLine(first: number): void {
-    const at = this.retryLine.findIndex((e) => e.first === first);
+  private leaveRetryLine(turn: Turn): void {
+    const at = this.retryLine.indexOf(turn);
     if (at === -1) return;
     this.retryLine.splice(at, 1);
     if (at === 0) this.retryLine[0]?.wake();
   }
 
   private async post(rows: OutboxRow[]): Promise<Outcome> {
-    const body = `{"events":[${rows.map((r) => r.event).join(",")}]}`;
-    const started = performance.now();
-    let res: Response;
-    try {
-      res = await fetch(this.options.ingestUrl, {
-        method: "POST",
-        // The answers are small: compressing them costs both sides more than it saves.
-        headers: { authorization: `Bearer ${this.options.ingestToken}`, "content-type": "application/json", "accept-encoding": "identity" },
-        body,
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.sendTimeoutMs)]),
-      });
-    } catch (e) {
+    const answer = await this.client.request("POST", this.options.ingestUrl, `{"events":[${rows.map((r) => r.event).join(",")}]}`);
+    if (answer.kind === "network") {
       this.metrics.requests.inc(1, { status: "error" });
-      const err = e as Error & { cause?: { code?: string } };
-      return { kind: "retry", reason: `network: ${err.cause?.code ?? err.name}: ${err.cause ? String((err.cause as Error).message ?? err.cause) : err.message}` };
+      return { kind: "retry", reason: describeAnswer(answer) };
     }
-    const text = await res.text().catch(() => "");
-    this.metrics.sendLatency.observe((performance.now() - started) / 1000);
-    this.metrics.requests.inc(1, { status: String(res.status) });
+    this.metrics.sendLatency.observe(answer.durationMs / 1000);
+    this.metrics.requests.inc(1, { status: String(answer.status) });
+    const { status } = answer;
 
-    if (res.status === 200) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      const parsed = ingestResponse.safeParse(json);
-      if (parsed.success) return { kind: "ok", response: parsed.data };
-      return { kind: "retry", reason: `200 with a body that is not an ingest response: ${text.slice(0, 200)}` };
+    if (status === 200) {
+      const response = contractBody(answer, ingestResponse);
+      const problem = response === undefined ? "is not an ingest response" : countsProblem(response, rows.length);
+      if (problem === undefined) return { kind: "ok", response: response! };
+      return this.unrecognised(answer, `HTTP 200 whose body ${problem}: ${answer.text.slice(0, 200)}`);
     }
-    const errors = describeError(text);
-    if (res.status === 400 || res.status === 413) return { kind: "split", status: res.status, errors };
-    if (res.status === 401 || res.status === 403) {
-      this.log.error("the worker refused the ingest token; check INGEST_TOKEN (events stay spooled)", { status: res.status, errors });
-    } else if (res.status === 404 || res.status === 405) {
-      this.log.error("the ingest URL is wrong; check INGEST_URL (events stay spooled)", { status: res.status, url: this.options.ingestUrl });
+    // Only the worker's own error body is a verdict on the events; any other answer came from something in
+    // between (a proxy, a WAF, a wrong INGEST_URL) and says nothing about them: retry, never dead-letter.
+    if (!answer.error) return this.unrecognised(answer, describeAnswer(answer));
+    const errors = [answer.error.error, ...answer.error.issues];
+    if (status === 400 || status === 413) return { kind: "split", status, errors };
+    if (status === 401 || status === 403) {
+      this.log.error("the worker refused the ingest token; check INGEST_TOKEN (events stay spooled)", { status, errors });
+    } else if (status === 404 || status === 405) {
+      this.log.error("the ingest URL is wrong; check INGEST_URL (events stay spooled)", { status, url: this.options.ingestUrl });
     }
-    return { kind: "retry", reason: `HTTP ${res.status}: ${errors.join("; ")}`, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
+    // The worker failed on this batch (not unavailable: a 503 is an outage, which says nothing about the events).
+    const poison = status >= 500 && status !== 503 ? status : undefined;
+    return { kind: "retry", reason: describeAnswer(answer), retryAfterMs: answer.retryAfterMs, ...(poison ? { poison } : {}) };
+  }
+
+  /** An answer that is not the worker's contract: retried as is, counted and shown on /healthz. */
+  private unrecognised(answer: HttpAnswer, reason: string): Outcome {
+    // The same answer again goes to debug: a proxy may answer like this for as long as it is misconfigured.
+    const level = reason === this.lastUnrecognised ? "debug" : "warn";
+    this.unrecognisedCount++;
+    this.lastUnrecognised = reason;
+    this.metrics.unrecognised.inc(1, { status: String(answer.status) });
+    this.log[level]("an answer that is not the worker's contract; retrying the batch (nothing is dead-lettered for it)", { status: answer.status, reason });
+    return { kind: "retry", reason, retryAfterMs: answer.retryAfterMs };
   }
 
   /** A 200: dead-letter what the worker rejected, then remove the whole batch. */
   private settle(rows: OutboxRow[], response: IngestResponse): void {
-    const rejected = response.rejected.filter((r) => rows[r.index] !== undefined);
+    const rejected = response.rejected;
     for (const r of rejected) {
       this.deadLetters.write({ reason: "rejected", errors: r.errors, source: { outboxSeq: rows[r.index]!.seq }, event: JSON.parse(rows[r.index]!.event) });
-    }
-    if (response.accepted + response.duplicates + response.rejected.length !== rows.length) {
-      this.log.warn("ingest response does not add up to the batch", { events: rows.length, ...response, rejected: response.rejected.length });
     }
     this.remove(rows);
     this.metrics.sent.inc(rows.length);
@@ -292,10 +341,10 @@ export class Sender {
     this.lastSuccessAt = Date.now();
   }
 
-  private deadLetterRows(rows: OutboxRow[], errors: string[]): void {
-    for (const row of rows) this.deadLetters.write({ reason: "rejected", errors, source: { outboxSeq: row.seq }, event: JSON.parse(row.event) });
+  private deadLetterRows(rows: OutboxRow[], reason: "rejected" | "undeliverable", errors: string[], status: number): void {
+    for (const row of rows) this.deadLetters.write({ reason, errors, source: { outboxSeq: row.seq, status }, event: JSON.parse(row.event) });
     this.metrics.rejected.inc(rows.length);
-    this.metrics.deadLettered.inc(rows.length, { reason: "rejected" });
+    this.metrics.deadLettered.inc(rows.length, { reason });
   }
 
   private remove(rows: OutboxRow[]): void {
@@ -303,13 +352,20 @@ export class Sender {
   }
 }
 
-/** The worker's `{"error","issues"}` as lines, or the raw text. */
-export function describeError(text: string): string[] {
-  try {
-    const parsed = errorBody.safeParse(JSON.parse(text));
-    if (parsed.success) return [parsed.data.error, ...parsed.data.issues];
-  } catch {
-    // not JSON
+/**
+ * Why a 200 cannot be taken as the worker's verdict on `size` events: counts
+ * that do not add up, or rejections that do not name distinct events of the
+ * batch. Undefined when it can.
+ */
+export function countsProblem(response: IngestResponse, size: number): string | undefined {
+  const { accepted, duplicates, rejected } = response;
+  if (accepted + duplicates + rejected.length !== size) {
+    return `does not add up to the batch (${accepted} accepted + ${duplicates} duplicates + ${rejected.length} rejected, ${size} sent)`;
   }
-  return text ? [text.slice(0, 500)] : [];
+  const indexes = new Set(rejected.map((r) => r.index));
+  if (indexes.size !== rejected.length || rejected.some((r) => r.index >= size)) return "rejects events the batch does not hold";
+  return undefined;
 }
+
+/** Kept here for the command relay, which reads the worker's errors the same way. */
+export { describeError } from "./worker-client";

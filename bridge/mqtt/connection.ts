@@ -17,6 +17,12 @@ export interface MqttConnectionOptions {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   sessionExpirySeconds: number;
+  /**
+   * MQTT 5: the largest packet the broker may send us (CONNECT's Maximum
+   * Packet Size); the broker drops larger messages instead of sending them,
+   * so an oversized one is never buffered here. MQTT 3.1.1 has no such field.
+   */
+  maximumPacketSize?: number | undefined;
 }
 
 /**
@@ -60,7 +66,14 @@ export class MqttConnection {
       ...(options.certFile ? { cert: readFileSync(options.certFile) } : {}),
       ...(options.keyFile ? { key: readFileSync(options.keyFile) } : {}),
       // MQTT 5 ends a session when the connection closes unless told otherwise.
-      ...(options.protocolVersion === 5 ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds } } : {}),
+      ...(options.protocolVersion === 5
+        ? {
+            properties: {
+              sessionExpiryInterval: options.sessionExpirySeconds,
+              ...(options.maximumPacketSize === undefined ? {} : { maximumPacketSize: options.maximumPacketSize }),
+            },
+          }
+        : {}),
     };
     this.client = mqtt.connect(options.url, clientOptions);
     // Called for every incoming PUBLISH before mqtt.js acknowledges it, in MQTT 3.1.1 and 5 alike.

@@ -1,15 +1,32 @@
 import type { Writable } from "node:stream";
+import type { IPublishPacket } from "mqtt";
 import { SYSTEM_PROPERTIES, parseTelemetryTopic } from "../../protocol";
 import { sleep } from "../backoff";
+import type { BridgeMetrics } from "../bridge-metrics";
 import type { Intake } from "../intake";
 import type { Logger } from "../log";
 import type { DeviceMessage } from "../normalize";
 import type { Source } from "../source";
 import { MqttConnection, type MqttConnectionOptions } from "./connection";
+import { publishDigest, type PublishReceipts, type Receipt } from "./receipts";
 
 export interface MqttTelemetryOptions extends MqttConnectionOptions {
   /** The subscription, e.g. devices/+/messages/events/# or $share/bridges/devices/+/messages/events/#. */
   filter: string;
+  /**
+   * Testing only (BRIDGE_CRASH_AFTER_COMMITS): kill the process with SIGKILL
+   * right after this many outbox commits, before their PUBACKs leave, to
+   * prove that what the broker then redelivers is stored once.
+   */
+  crashAfterCommits?: number | undefined;
+}
+
+export interface MqttTelemetryDependencies {
+  /** Where the ids given to messages without `$.mid` are kept per packet id, for redeliveries. */
+  receipts: PublishReceipts;
+  /** A fresh event id (UUIDv7). */
+  newId: () => string;
+  metrics: Pick<BridgeMetrics, "redeliveriesRecognised">;
 }
 
 /**
@@ -32,9 +49,10 @@ const DISK_RETRY_MS = 1000;
  * in one turn of the event loop go into one outbox transaction while the
  * socket is corked, so their PUBACKs sit in the process until the commit
  * (then uncork sends them). If the process dies first, no PUBACK has left and
- * the broker redelivers. When the outbox is full a message is left
- * unacknowledged and, once there is room, the connection is reopened so the
- * broker sends it again.
+ * the broker redelivers (with DUP and the same packet id: a message without
+ * `$.mid` then keeps the id it was spooled with, see PublishReceipts). When
+ * the outbox is full a message is left unacknowledged and, once there is
+ * room, the connection is reopened so the broker sends it again.
  */
 export class MqttTelemetrySource implements Source {
   readonly connection: MqttConnection;
@@ -47,13 +65,16 @@ export class MqttTelemetrySource implements Source {
   private inTurn = 0;
   /** Lets mqtt.js go on after a turn that reached MAX_MESSAGES_PER_TURN. */
   private afterCommit: (() => void) | undefined;
+  /** Outbox commits so far (for `crashAfterCommits` only). */
+  private commits = 0;
 
   constructor(
     private readonly options: MqttTelemetryOptions,
     private readonly intake: Intake,
     private readonly log: Logger,
+    private readonly deps: MqttTelemetryDependencies,
   ) {
-    this.connection = new MqttConnection(options, log, (packet, done) => this.onPublish(packet.topic, packet.payload, done));
+    this.connection = new MqttConnection(options, log, (packet, done) => this.onPublish(packet, done));
     // A session the broker kept still holds the subscription; a new one (first start, broker restarted without
     // persistence, session expired) needs it again, and until the SUBACK the bridge is not healthy.
     this.connection.client.on("connect", (connack) => {
@@ -89,11 +110,12 @@ export class MqttTelemetrySource implements Source {
     }
   }
 
-  private onPublish(topic: string, payload: Buffer | string, done: (error?: Error) => void): void {
+  private onPublish(packet: IPublishPacket, done: (error?: Error) => void): void {
     if (this.stopping) return done(new Error("stopping"));
     if (!this.corked) this.open();
     // The last message a turn takes waits for the commit: mqtt.js reads no further until then (see MAX_MESSAGES_PER_TURN).
     const next = ++this.inTurn < MAX_MESSAGES_PER_TURN ? done : (error?: Error) => (this.afterCommit = () => done(error));
+    const { topic, payload } = packet;
     const body = typeof payload === "string" ? Buffer.from(payload) : payload;
     const parsed = parseTelemetryTopic(topic);
     try {
@@ -101,17 +123,39 @@ export class MqttTelemetrySource implements Source {
         this.intake.poison("topic", [parsed.error], { topic }, body);
         return next();
       }
-      const result = this.intake.accept(toDeviceMessage(parsed.topic.deviceId, parsed.topic.bag, body), { topic });
+      const message = toDeviceMessage(parsed.topic.deviceId, parsed.topic.bag, body);
+      const receipt = this.receiptFor(packet, message, body);
+      const result = this.intake.accept(message, { topic });
       if (result === "full") {
         this.scheduleRedelivery(0);
         return next(new Error("outbox full"));
       }
+      // In the open outbox transaction: the receipt is durable exactly when the event is.
+      if (result === "spooled" && receipt) this.deps.receipts.record(receipt);
       next();
     } catch (error) {
       this.log.error("could not spool a message; leaving it unacknowledged", { topic, error });
       this.scheduleRedelivery(DISK_RETRY_MS);
       next(error as Error);
     }
+  }
+
+  /**
+   * A message without `$.mid` gets its id here: the one it got before when the
+   * broker redelivers it (DUP, same packet id, same topic and payload), else a
+   * fresh one. Returns the receipt to record once it is spooled.
+   */
+  private receiptFor(packet: IPublishPacket, message: DeviceMessage, body: Uint8Array): Receipt | undefined {
+    if (message.messageId !== undefined || packet.qos === 0 || packet.messageId === undefined) return undefined;
+    const digest = publishDigest(packet.topic, body);
+    // Without DUP this is a first delivery: the same content again is a new reading, not a repeat.
+    const known = packet.dup ? this.deps.receipts.idOfRedelivery(packet.messageId, digest) : undefined;
+    if (known !== undefined) {
+      this.deps.metrics.redeliveriesRecognised.inc();
+      this.log.debug("a redelivered message without $.mid keeps the id it was spooled with", { topic: packet.topic, packetId: packet.messageId });
+    }
+    message.fallbackId = known ?? this.deps.newId();
+    return { packetId: packet.messageId, digest, eventId: message.fallbackId };
   }
 
   /** Opens an outbox transaction and holds every write to the broker until `commit` (the end of this event-loop turn). */
@@ -138,6 +182,10 @@ export class MqttTelemetrySource implements Source {
       // Destroying the socket discards the PUBACKs held in it: nothing of this transaction was acknowledged.
       stream.destroy();
       return;
+    }
+    if (this.options.crashAfterCommits !== undefined && ++this.commits >= this.options.crashAfterCommits) {
+      this.log.warn("BRIDGE_CRASH_AFTER_COMMITS reached: killing the bridge between the outbox commit and the PUBACKs", { commits: this.commits });
+      process.kill(process.pid, "SIGKILL");
     }
     stream.uncork();
     resume?.();

@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -184,6 +186,42 @@ describe("bridge: aedes → bridge → worker", () => {
       expect(e.temperature).toBeGreaterThan(10); // °F converted: a room, not 70 °C
       expect(e.temperature).toBeLessThan(35);
       expect(e.vote).not.toBeUndefined();
+    }
+  });
+
+  it("a proxy answering 400 pages in front of the worker: retried, shown on /healthz and /metrics, nothing dead-lettered, all stored once", async () => {
+    // What a WAF or a misrouted INGEST_URL answers: an HTML 400, then a JSON 413 that is not the worker's error body.
+    let foreign = 6;
+    const proxy = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      if (foreign > 0) {
+        foreign--;
+        if (foreign % 2) return void res.writeHead(400, { "content-type": "text/html" }).end("<html><body><h1>400 Bad Request</h1></body></html>");
+        return void res.writeHead(413, { "content-type": "application/json" }).end('{"message":"Request Entity Too Large"}');
+      }
+      const upstream = await fetch(`${worker.url}${req.url}`, { method: "POST", headers: { authorization: req.headers.authorization ?? "", "content-type": "application/json" }, body: Buffer.concat(chunks) });
+      res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", () => r()));
+    try {
+      // Commands off: their feed would go through the proxy too.
+      const bridge = await start({ ingestUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/api/v1/ingest`, commandsEnabled: false, retryMinMs: 20, retryMaxMs: 50 });
+      const messages = Array.from({ length: 50 }, (_, i) => telemetry(`proxy-${i % 5}`, `proxy-${i}`, "Proxied"));
+      await publishAll(broker.url, messages);
+      await waitFor("all 50 stored", async () => (await storedIds(worker.url, ["Proxied"])).size === 50, 30_000, 100);
+      expect([...(await storedIds(worker.url, ["Proxied"])).values()].every((c) => c === 1)).toBe(true);
+      expect(deadLetters(bridge.deadLetterPath)).toEqual([]);
+      const health = (await (await fetch(`http://127.0.0.1:${bridge.httpPort}/healthz`)).json()) as ReturnType<Bridge["health"]>;
+      expect(health.sender.unrecognised).toBe(6);
+      expect(health.sender.lastUnrecognised).toBe('HTTP 413 (not the worker\'s error body): {"message":"Request Entity Too Large"}');
+      const metrics = await scrape(bridge.httpPort);
+      expect(metrics.get('bridge_ingest_unrecognised_responses_total{status="400"}')).toBe(3);
+      expect(metrics.get('bridge_ingest_unrecognised_responses_total{status="413"}')).toBe(3);
+      expect([...metrics].filter(([k, v]) => k.startsWith("bridge_dead_letters_total") && v !== 0)).toEqual([]);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 import { makeTestPki, startMosquitto, type Mosquitto, type TestPki } from "../support/mosquitto";
 import {
   publishAll,
+  scrape,
   spawnBridge,
   storedIds,
   storedReadings,
@@ -172,6 +173,56 @@ describe("bridge: mosquitto → bridge → worker", () => {
     // Wait for the outbox to empty: anything re-sent after the kill must have been a duplicate, not a second copy.
     await waitFor("outbox empty", async () => ((await (await fetch(`http://127.0.0.1:${e.BRIDGE_HTTP_PORT}/healthz`)).json()) as Health).outbox.depth === 0);
     expect((await storedIds(worker.url, locations)).size).toBe(6_000);
+  });
+
+  it("messages without $.mid: killed between the outbox commit and the PUBACK, the broker's redelivery is stored once (3.1.1 and 5)", async () => {
+    // A broker of its own with persistence on, as docs/BRIDGE.md recommends.
+    const persistent = await startMosquitto({ extraConfig: `persistence true\npersistence_location ${mkdtempSync(join(tmpdir(), "mosq-data-"))}/` });
+    try {
+      for (const version of ["3.1.1", "5"] as const) {
+        const location = `NoMid-Crash-${version.replace(/\./g, "")}`;
+        const e = await env({ MQTT_URL: persistent.url, MQTT_PROTOCOL_VERSION: version });
+        // Each message is told apart by its `n` property only: none has a $.mid.
+        const messages = Array.from({ length: 300 }, (_, i) => ({
+          topic: `devices/nomid-${i % 7}/messages/events/location=${location}&n=${i}`,
+          payload: JSON.stringify({ vote: [0, 0.5, 1][i % 3] }),
+        }));
+        const crashing = await run({ ...e, BRIDGE_CRASH_AFTER_COMMITS: "3" });
+        await publishAll(persistent.url, messages, { protocolVersion: version === "5" ? 5 : 4 });
+        expect(await crashing.exited).toEqual({ code: null, signal: "SIGKILL" });
+        expect(crashing.output()).toContain("BRIDGE_CRASH_AFTER_COMMITS reached");
+
+        await run(e); // same state directory and session
+        const counts = async () => {
+          const byN = new Map<string, number>();
+          for (const r of await storedReadings(worker.url, location)) byN.set(r.properties!.n!, (byN.get(r.properties!.n!) ?? 0) + 1);
+          return byN;
+        };
+        await waitFor("all 300 stored", async () => (await counts()).size === 300, 60_000, 250);
+        await waitFor("the outbox to empty", async () => ((await (await fetch(`http://127.0.0.1:${e.BRIDGE_HTTP_PORT}/healthz`)).json()) as Health).outbox.depth === 0);
+        const byN = await counts();
+        expect([...byN.entries()].filter(([, c]) => c !== 1)).toEqual([]);
+        expect((await storedReadings(worker.url, location)).length).toBe(300);
+        // The kill really left spooled messages unacknowledged, and the restarted bridge recognised them.
+        const metrics = await scrape(Number(e.BRIDGE_HTTP_PORT));
+        expect(metrics.get("bridge_mqtt_redeliveries_recognised_total")).toBeGreaterThan(0);
+        for (const c of children.splice(0)) await c.kill(); // not a shared subscription: it would take the next round's messages too
+      }
+    } finally {
+      for (const c of children.splice(0)) await c.kill();
+      await persistent.stop();
+    }
+  });
+
+  it("MQTT 5: an oversized message is refused before it is buffered (Maximum Packet Size); the connection and later messages are unaffected", async () => {
+    const e = await env({ MQTT_PROTOCOL_VERSION: "5", MAX_MESSAGE_BYTES: "65536", COMMANDS_ENABLED: "false" });
+    const bridge = await run(e);
+    const huge = { topic: "devices/big-1/messages/events/location=Oversized", payload: JSON.stringify({ vote: 1, pad: "x".repeat(512 * 1024) }) };
+    await publishAll(broker.url, [huge, telemetry("big-1", "oversized-after", "Oversized")], { protocolVersion: 5 });
+    await waitFor("the small one stored", async () => (await storedReadings(worker.url, "Oversized")).length === 1);
+    const metrics = await scrape(Number(e.BRIDGE_HTTP_PORT));
+    expect(metrics.get("bridge_messages_received_total")).toBe(1); // the 512 KiB one never reached the bridge
+    expect(bridge.output()).not.toContain("mqtt connection closed");
   });
 
   it("two bridges on one shared subscription split the stream; every message is stored once", async () => {

@@ -140,6 +140,31 @@ describe("bridge configuration", () => {
     expect(problems(() => readCli(["stray"], {}))).toEqual(["unexpected argument stray (options are --name value)"]);
     expect(problems(() => readCli(["--mqtt-url"], {}))).toEqual(["MQTT_URL (--mqtt-url): needs a value"]);
     expect(readCli(["--mqtt-url", "x", "--help"], {})).toEqual({ help: true });
+    expect(readCli(["-h"], {})).toEqual({ help: true });
+    expect(problems(() => readCli(["--nope=1", "--mqtt-url", "x", "-z", "--", "y"], {}))).toEqual([
+      "unknown option --nope (see --help)",
+      "unknown option -z (see --help)",
+      "unexpected argument -- (options are --name value)",
+      "unexpected argument y (options are --name value)",
+    ]);
+  });
+
+  it("reads --flag value, --flag=value, a true/false flag alone or with its value; flags win over the environment", () => {
+    const read = (argv: string[], env: Record<string, string> = {}) => {
+      const r = readCli(argv, env);
+      if (r.help) throw new Error("help");
+      return r.input;
+    };
+    expect(read(["--mqtt-url=mqtt://a", "--batch-max-events", "7"], { MQTT_URL: "mqtt://env", LOG_LEVEL: "warn" })).toEqual({
+      mqttUrl: "mqtt://a",
+      batchMaxEvents: "7",
+      logLevel: "warn",
+    });
+    expect(read(["--commands-enabled"])).toEqual({ commandsEnabled: "true" });
+    expect(read(["--commands-enabled", "false", "--log-level", "debug"])).toEqual({ commandsEnabled: "false", logLevel: "debug" });
+    expect(read(["--commands-enabled=no"])).toEqual({ commandsEnabled: "no" });
+    expect(read(["--commands-enabled", "--log-level", "debug"])).toEqual({ commandsEnabled: "true", logLevel: "debug" });
+    expect(read(["--retry-min-ms", "-5"])).toEqual({ retryMinMs: "-5" });
   });
 
   it("--help and docs/BRIDGE.md list every option with its variable and flag; help shows defaults", () => {

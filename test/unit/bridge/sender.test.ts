@@ -81,6 +81,7 @@ function harness(url: string, options: Partial<SenderOptions> = {}) {
     sendTimeoutMs: 5_000,
     retryMinMs: 20,
     retryMaxMs: 100,
+    maxBatchFailures: 8,
     ...options,
   });
   cleanups.push(() => {
@@ -241,7 +242,7 @@ describe("sender (scripted ingest endpoint)", () => {
 
   it("dead-letters the events a 200 lists as rejected, with the worker's reasons, and removes the batch", async () => {
     const ep = await scriptedEndpoint((events, _q, res) =>
-      json(res, 200, { accepted: events.length - 2, duplicates: 1, rejected: [{ index: 1, id: "e2", errors: ["vote: bad"] }, { index: 3, id: "e4", errors: ["x"] }] }),
+      json(res, 200, { accepted: events.length - 3, duplicates: 1, rejected: [{ index: 1, id: "e2", errors: ["vote: bad"] }, { index: 3, id: "e4", errors: ["x"] }] }),
     );
     const h = harness(ep.url, { sendConcurrency: 1, batchLingerMs: 20 });
     h.add(5);
@@ -268,6 +269,104 @@ describe("sender (scripted ingest endpoint)", () => {
     const stored = ep.received.filter((r) => r.events.length <= 2 && !r.events.some((e) => e.id === "e3")).flatMap((r) => r.events.map((e) => e.id));
     expect(stored.sort()).toEqual(["e1", "e2", "e4", "e5", "e6", "e7"]);
     expect(h.deadLetterLines().map((l) => [l.event.id, l.errors])).toEqual([["e3", ["invalid ingest body", "events: broken"]]]);
+  });
+
+  it("dead-letters the one event the worker fails on every time (its own 500) and delivers the others in order", async () => {
+    const delivered: string[] = [];
+    const ep = await scriptedEndpoint((events, req, res) => {
+      if (events.some((e) => e.id === "e6")) return json(res, 500, { error: "internal error", issues: [] });
+      delivered.push(...events.map((e) => e.id));
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { maxBatchFailures: 3, sendConcurrency: 1, batchLingerMs: 20, batchMaxEvents: 10, retryMinMs: 5, retryMaxMs: 20 });
+    h.add(10);
+    await until(() => h.outbox.depth === 0);
+    h.add(4); // the bridge goes on
+    await until(() => h.outbox.depth === 0);
+    expect(delivered).toEqual(["e1", "e2", "e3", "e4", "e5", "e7", "e8", "e9", "e10", "e11", "e12", "e13", "e14"]);
+    const letters = h.deadLetterLines();
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({ reason: "undeliverable", event: { id: "e6" }, source: { status: 500 } });
+    expect(letters[0].errors[0]).toContain("HTTP 500: internal error");
+    expect(h.metrics.deadLettered.value({ reason: "undeliverable" })).toBe(1);
+    expect(h.metrics.splits.value()).toBe(4); // 10 → 5 → 3 → 2 → 1
+    // Each request holding e6 was refused exactly maxBatchFailures times before the next split.
+    const withPoison = ep.received.filter((r) => r.events.some((e) => e.id === "e6")).map((r) => r.events.length);
+    expect(withPoison).toEqual([10, 10, 10, 5, 5, 5, 3, 3, 3, 2, 2, 2, 1, 1, 1]);
+  });
+
+  it("isolates a poison event while other batches are in flight and waiting in line", async () => {
+    const delivered: string[] = [];
+    const ep = await scriptedEndpoint(async (events, req, res) => {
+      await new Promise((r) => setTimeout(r, 5));
+      if (events.some((e) => e.id === "e23")) return json(res, 502, { error: "internal error", issues: [] });
+      delivered.push(...events.map((e) => e.id));
+      ok(events, req, res);
+    });
+    const h = harness(ep.url, { maxBatchFailures: 2, sendConcurrency: 4, batchMaxEvents: 6, retryMinMs: 2, retryMaxMs: 10 });
+    h.add(60);
+    await until(() => h.outbox.depth === 0);
+    expect(h.deadLetterLines().map((l) => [l.reason, l.event.id, l.source.status])).toEqual([["undeliverable", "e23", 502]]);
+    const expected = Array.from({ length: 60 }, (_, i) => `e${i + 1}`).filter((id) => id !== "e23");
+    expect([...delivered].sort()).toEqual([...expected].sort());
+  });
+
+  it("never dead-letters for an outage: 503, a proxy's 502 page or no answer are retried for ever", async () => {
+    let n = 0;
+    const ep = await scriptedEndpoint((_e, _q, res) => {
+      n++;
+      if (n % 2) return json(res, 503, { error: "ingest is not configured", issues: [] });
+      res.writeHead(502, { "content-type": "text/html" }).end("<html><body>Bad gateway</body></html>");
+    });
+    const h = harness(ep.url, { maxBatchFailures: 1, retryMinMs: 2, retryMaxMs: 5 });
+    h.add(4);
+    await until(() => ep.received.length >= 20);
+    expect(h.outbox.depth).toBe(4);
+    expect(h.deadLetterLines()).toEqual([]);
+    expect(h.metrics.splits.value()).toBe(0);
+    ep.set(ok);
+    await until(() => h.outbox.depth === 0);
+  });
+
+  it("a 400 or 413 that is not the worker's error body (a proxy, a WAF, a wrong URL) is retried, never dead-lettered", async () => {
+    const foreign: Reply[] = [
+      (_e, _q, res) => void res.writeHead(400, { "content-type": "text/html" }).end("<html><h1>400 Bad Request</h1>nginx</html>"),
+      (_e, _q, res) => json(res, 413, { message: "Request Entity Too Large" }),
+      (_e, _q, res) => void res.writeHead(400).end(),
+    ];
+    let n = 0;
+    const ep = await scriptedEndpoint((events, req, res) => (n < foreign.length ? foreign[n++]!(events, req, res) : ok(events, req, res)));
+    const h = harness(ep.url, { sendConcurrency: 1, batchLingerMs: 20 });
+    h.add(3);
+    await until(() => h.outbox.depth === 0);
+    expect(h.deadLetterLines()).toEqual([]);
+    expect(ep.received.map((r) => r.events.length)).toEqual([3, 3, 3, 3]); // never split either
+    expect(h.metrics.acknowledged.value()).toBe(3);
+    expect(h.metrics.unrecognised.value({ status: "400" })).toBe(2);
+    expect(h.metrics.unrecognised.value({ status: "413" })).toBe(1);
+    expect(h.sender.unrecognisedCount).toBe(3);
+    expect(h.sender.lastUnrecognised).toBe("HTTP 400 (not the worker's error body): (no body)");
+  });
+
+  it("a 200 whose counts do not add up, or that rejects events the batch lacks, is retried and the batch kept", async () => {
+    const bad: unknown[] = [
+      { accepted: 0, duplicates: 0, rejected: [] },
+      { accepted: 1, duplicates: 0, rejected: [{ index: 7, id: "e8", errors: ["x"] }, { index: 1, id: "e2", errors: ["x"] }] },
+      { accepted: 1, duplicates: 0, rejected: [{ index: 1, id: "e2", errors: ["x"] }, { index: 1, id: "e2", errors: ["x"] }] },
+      { ok: true },
+    ];
+    let n = 0;
+    const ep = await scriptedEndpoint((events, req, res) => (n < bad.length ? json(res, 200, bad[n++]) : ok(events, req, res)));
+    const h = harness(ep.url, { sendConcurrency: 1, batchLingerMs: 20 });
+    h.add(3);
+    await until(() => ep.received.length === 2);
+    expect(h.outbox.depth).toBe(3);
+    await until(() => h.outbox.depth === 0);
+    expect(ep.received).toHaveLength(5);
+    expect(h.deadLetterLines()).toEqual([]);
+    expect(h.metrics.acknowledged.value()).toBe(3);
+    expect(h.metrics.unrecognised.value({ status: "200" })).toBe(4);
+    expect(h.sender.lastUnrecognised).toContain("is not an ingest response");
   });
 
   it("flush sends at once (no linger) and reports whether the outbox emptied; stop keeps the rest spooled", async () => {
