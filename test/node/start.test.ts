@@ -86,8 +86,10 @@ describe("npm start on a new state", () => {
       ),
       stopStart,
     );
-    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    // Each chunk stamped with its time since the start, so a slow run shows which step took the time.
+    const record = (d: Buffer) => (output += `[+${Date.now() - startedAt} ms] ${d.toString()}`);
+    child.stdout!.on("data", record);
+    child.stderr!.on("data", record);
 
     // Every location's live score, as the API serves it to the dashboard.
     const scores = async () =>
@@ -109,7 +111,7 @@ describe("npm start on a new state", () => {
     const elapsed = Date.now() - startedAt;
     expect(scored.every((s) => typeof s === "number"), `scores ${JSON.stringify(scored)} after ${elapsed} ms; npm start said:\n${output}`).toBe(true);
     expect(elapsed, output).toBeLessThanOrEqual(30_000);
-    console.log(`npm start on a new state: every location scored ${elapsed} ms after the start`);
+    console.log(`npm start on a new state: every location scored ${elapsed} ms after the start\n${output}`);
 
     // The history, through the ingest endpoint (its last hour first, hence the score): a week of hours with votes, and
     // a marker for the next start.
