@@ -36,7 +36,7 @@ const dayMood = (location: string, localDate: string) => (hashString(`${location
 /**
  * The events of one location's devices in one UTC hour (`hourStart` on the
  * hour), oldest first: each device's climate every 15 minutes, and votes in
- * proportion to how busy the site is at its local time (none when closed),
+ * proportion to how busy the site is at its local time (a few when closed),
  * each vote with the device's climate as the live simulator sends them.
  */
 export function hourOfHistory(location: string, devices: readonly SimulatedDevice[], hourStart: number): HistoryEvent[] {
@@ -112,7 +112,7 @@ export const backfillHelp = (): string =>
     "Usage: npm run backfill -- [--days 14] [--api-url http://127.0.0.1:8787] [options]",
     "",
     "Posts the simulated devices' last days to the worker's ingest endpoint, dated in the past: each",
-    "device's climate every 15 minutes and votes in each site's opening hours. Ids are stable, so a",
+    "device's climate every 15 minutes, votes shaped by each site's opening hours. Ids are stable, so a",
     "second run stores only what is new.",
   ]);
 
@@ -139,23 +139,22 @@ const MAX_ATTEMPTS = 8;
  * location's last 60 minutes go first, so its live score is there after one
  * request; then the rest, oldest first.
  */
-export async function backfill(options: BackfillOptions, now: number = Date.now(), onProgress?: (location: string, posted: number, total: number) => void): Promise<BackfillResult> {
+export async function backfill(options: BackfillOptions, now: number = Date.now()): Promise<BackfillResult> {
   const started = performance.now();
   const history = historyEvents(deviceList(options.devicePrefix, options.locations, options.devices), now - options.days * 24 * HOUR_MS, now);
   const result: BackfillResult = { events: 0, accepted: 0, duplicates: 0, requests: 0, ms: 0 };
   const queue = [...history];
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
-      const [location, history] = next;
+      const [, located] = next;
       const windowFrom = now - WINDOW_MS;
-      const events = [...history.filter((e) => e.occurredAt >= windowFrom), ...history.filter((e) => e.occurredAt < windowFrom)];
+      const events = [...located.filter((e) => e.occurredAt >= windowFrom), ...located.filter((e) => e.occurredAt < windowFrom)];
       result.events += events.length;
       for (let i = 0; i < events.length; i += BACKFILL_BATCH) {
         const answer = await postBatch(options, events.slice(i, i + BACKFILL_BATCH));
         result.requests++;
         result.accepted += answer.accepted;
         result.duplicates += answer.duplicates;
-        onProgress?.(location, Math.min(i + BACKFILL_BATCH, events.length), events.length);
       }
     }
   };
@@ -183,7 +182,7 @@ async function postBatch(options: BackfillOptions, events: IngestEventInput[]): 
         if (answer.rejected.length) throw new BackfillError(`the worker rejected ${answer.rejected.length} event(s): ${JSON.stringify(answer.rejected.slice(0, 3))}`);
         return answer;
       }
-      const problem = await describe(res);
+      const problem = await describeAnswer(res);
       if (res.status !== 429 && res.status < 500) throw new BackfillError(`${endpoint} answered ${problem}`);
       retryAfter = parseRetryAfter(res.headers.get("retry-after"));
       if (attempt + 1 >= MAX_ATTEMPTS) throw new BackfillError(`${endpoint} answered ${problem} ${MAX_ATTEMPTS} times`);
@@ -196,7 +195,7 @@ async function postBatch(options: BackfillOptions, events: IngestEventInput[]): 
 }
 
 /** `401 unauthorized (missing or wrong bearer token)` from the worker's error body, or the status alone. */
-async function describe(res: Response): Promise<string> {
+async function describeAnswer(res: Response): Promise<string> {
   const body = errorBody.safeParse(await res.json().catch(() => null));
   return body.success ? `${res.status} ${body.data.error}${body.data.issues.length ? ` (${body.data.issues.join("; ")})` : ""}` : `HTTP ${res.status}`;
 }
@@ -212,7 +211,7 @@ export async function needsBackfill(apiUrl: string, locations: readonly string[]
   const heads = await Promise.all(
     locations.map(async (location) => {
       const res = await fetch(new URL(`/api/v1/locations/${encodeURIComponent(location)}`, apiUrl), { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new BackfillError(`GET /api/v1/locations/${location} answered ${await describe(res)}`);
+      if (!res.ok) throw new BackfillError(`GET /api/v1/locations/${location} answered ${await describeAnswer(res)}`);
       return locationResponse.parse(await res.json()).head;
     }),
   );
