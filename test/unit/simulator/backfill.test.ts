@@ -3,6 +3,7 @@ import { checkIngestEvent } from "../../../protocol";
 import { OptionsError, readCli } from "../../../bridge/options-table";
 import { AFTER_HOURS, SITES, World, busyness, localTime, moodAt, seededRandom, siteOf } from "../../../simulator/model";
 import { BACKFILL_OPTIONS, backfillHelp, historyEvents, hourOfHistory, parseBackfillOptions } from "../../../simulator/backfill";
+import { parseSimulatorOptions } from "../../../simulator/options";
 import { deviceList } from "../../../simulator/simulator";
 
 const HOUR = 3_600_000;
@@ -41,6 +42,16 @@ describe("each simulated site keeps its own local time", () => {
     expect(busyness(mtc, { hour: 12.5, weekday: 0, date: "" })).toBe(AFTER_HOURS);
     expect(siteOf("Somewhere Else")).toBe(siteOf("Somewhere Else"));
     expect(siteOf("Somewhere Else").timeZone).toBe("UTC");
+  });
+
+  it("by default, each simulated device votes several times a minute, like a terminal at a busy site", () => {
+    const o = parseSimulatorOptions({});
+    const votesPerDeviceMinute = (o.rate * 60 * o.voteShare) / o.devices;
+    expect(votesPerDeviceMinute).toBeGreaterThanOrEqual(2);
+    expect(votesPerDeviceMinute).toBeLessThanOrEqual(6);
+    // The quiet site stays one option away: about 4 votes an hour per device.
+    const quiet = parseSimulatorOptions({ rate: "1", voteShare: "0.01" });
+    expect((quiet.rate * 3600 * quiet.voteShare) / quiet.devices).toBeCloseTo(4, 0);
   });
 
   it("live votes follow the local hour: lower in Paoli's lunch rush than in its morning, MTC content throughout", () => {
