@@ -1,14 +1,15 @@
 /**
  * `npm start`: the whole system on this machine, on embedded defaults.
  *
- *   dashboard build → worker (wrangler dev, state in .wrangler/state)
- *   → on a new state, 14 days of the simulated devices' history
- *   → embedded MQTT broker (unless MQTT_URL points elsewhere)
- *   → bridge → simulated devices
+ *   dashboard build, beside the worker (wrangler dev, state in .wrangler/state)
+ *   → embedded MQTT broker (unless MQTT_URL points elsewhere) → bridge
+ *   → on a new state, 14 days of the simulated devices' history (ingest)
+ *   → simulated devices
  *
  * Ctrl-C (SIGINT/SIGTERM) stops every part, the bridge flushing its outbox
  * first. Logs go to .state/logs/<part>.log; the bridge's outbox to
- * .state/bridge. A second start continues with the data of the first.
+ * .state/bridge (STATE_DIR moves both). A second start continues with the
+ * data of the first and back-fills nothing.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
