@@ -125,17 +125,22 @@ describe("npm start on a new state", () => {
     }
     expect(JSON.parse(readFileSync(join(dir, "state", "backfill.json"), "utf8"))).toMatchObject({ days: 14 });
 
-    // What a person sees: the overview names every location with a number under Score, not "—".
+    // What a person sees: next to each location's name on the overview (its card, row or list item, whatever the
+    // layout), a score with two decimals rather than "—". Temperatures and humidities show one decimal.
     const browser = await parts.start(launchBrowser(), (b) => b.close());
     const page = await browser.newPage();
     const seen = watchPage(page);
     await page.goto(url);
-    await expect
-      .poll(async () => {
-        const text = await page.locator("main").innerText();
-        return locations.map((location) => new RegExp(`${location}[^]*?Score\\s*(\\d\\.\\d\\d)`).exec(text)?.[1] ?? "—");
-      }, { timeout: 15_000 })
-      .toSatisfy((shown: string[]) => shown.every((s) => /^\d\.\d\d$/.test(s)));
+    const shown = () =>
+      page.locator("main").evaluate((main, names) => {
+        const score = /(^|\s)[01]\.\d\d(\s|$)/;
+        return names.map((name) =>
+          [...main.querySelectorAll("a")]
+            .filter((a) => a.textContent?.trim() === name)
+            .some((a) => score.test((a.closest("article, li, tr, section") as HTMLElement | null)?.innerText ?? "")),
+        );
+      }, locations);
+    await expect.poll(shown, { timeout: 15_000 }).toEqual(locations.map(() => true));
     expect(seen.errors).toEqual([]);
   }, 180_000);
 });
