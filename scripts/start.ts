@@ -1,19 +1,22 @@
 /**
  * `npm start`: the whole system on this machine, on embedded defaults.
  *
- *   dashboard build → worker (wrangler dev, state in .wrangler/state)
- *   → embedded MQTT broker (unless MQTT_URL points elsewhere)
- *   → bridge → simulated devices
+ *   dashboard build, beside the worker (wrangler dev, state in .wrangler/state)
+ *   → embedded MQTT broker (unless MQTT_URL points elsewhere) → bridge
+ *   → on a new state, 14 days of the simulated devices' history (ingest)
+ *   → simulated devices
  *
  * Ctrl-C (SIGINT/SIGTERM) stops every part, the bridge flushing its outbox
  * first. Logs go to .state/logs/<part>.log; the bridge's outbox to
- * .state/bridge. A second start continues with the data of the first.
+ * .state/bridge (STATE_DIR moves both). A second start continues with the
+ * data of the first and back-fills nothing.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { z } from "zod";
+import { backfill, needsBackfill, parseBackfillOptions } from "../simulator/backfill";
 import { ensureDevVars } from "./lib/dev-vars";
 import { freePort } from "./lib/free-port";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./lib/embedded-broker";
@@ -35,6 +38,17 @@ const settings = z.object({
   /** `false` starts no simulated devices (use your own). */
   SIMULATE: z.enum(["true", "false"], { error: "SIMULATE must be true or false" }).default("true"),
   BRIDGE_HTTP_PORT: port("BRIDGE_HTTP_PORT", 9464),
+  /** Days of history posted on a new state (0: none). */
+  BACKFILL_DAYS: z
+    .string()
+    .regex(/^\d+$/, "BACKFILL_DAYS must be a whole number of days")
+    .transform(Number)
+    .pipe(z.number().max(90, "BACKFILL_DAYS must be 0–90"))
+    .default(14),
+  /** Where the logs, the bridge's outbox and the back-fill marker live. */
+  STATE_DIR: z.string().min(1, "STATE_DIR must not be empty").default(".state"),
+  /** The worker's local state (its Durable Objects' SQLite files). */
+  WORKER_STATE_DIR: z.string().min(1, "WORKER_STATE_DIR must not be empty").default(".wrangler/state"),
 });
 
 const parsed = settings.safeParse(process.env);
@@ -44,7 +58,7 @@ if (!parsed.success) {
 }
 const config = parsed.data;
 
-const STATE = join(ROOT, ".state");
+const STATE = resolve(ROOT, config.STATE_DIR);
 const LOGS = join(STATE, "logs");
 mkdirSync(LOGS, { recursive: true });
 const logFile = (part: string) => join(LOGS, `${part}.log`);
@@ -105,6 +119,12 @@ async function shutdown(code: number): Promise<void> {
   say("Stopped.");
   process.exit(code);
 }
+/** Like `fail`, once parts are running: stops them first. */
+async function failRunning(line: string): Promise<never> {
+  process.stderr.write(`npm start: ${line}\n`);
+  await shutdown(1);
+  return process.exit(1);
+}
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
@@ -118,23 +138,25 @@ await assertPortFree(config.BRIDGE_HTTP_PORT, "BRIDGE_HTTP_PORT");
 const secrets = ensureDevVars(join(ROOT, ".dev.vars"));
 if (secrets.created.length) say(`Created .dev.vars with new ${secrets.created.join(" and ")}.`);
 
-say("Building the dashboard…");
+// The build and the worker's start overlap (the worker serves whatever the assets directory holds when asked, so it
+// may start before the files are there); both must be done before the dashboard is announced.
+say(`Building the dashboard and starting the worker on ${workerUrl}…`);
+mkdirSync(join(ROOT, "dist/dashboard"), { recursive: true });
 const build = spawn(npmBin("vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
-const built = await new Promise<number | null>((resolve) => build.once("exit", resolve));
-if (built !== 0) fail("the dashboard did not build (see above)");
-
-say(`Starting the worker on ${workerUrl}…`);
+const built = new Promise<number | null>((resolve) => build.once("exit", resolve));
 const workerLog = openSync(logFile("worker"), "a");
 const worker = spawnWranglerDev({
   port: config.PORT,
   inspectorPort: await freePort(),
-  persistDir: join(ROOT, ".wrangler/state"),
+  persistDir: resolve(ROOT, config.WORKER_STATE_DIR),
   stdio: workerLog,
 });
 closeSync(workerLog);
 watch("worker", worker);
-await waitForHealth(workerUrl, worker, 90_000, () => readFileSync(logFile("worker"), "utf8")).catch((e: Error) => fail(e.message));
+await waitForHealth(workerUrl, worker, 90_000, () => readFileSync(logFile("worker"), "utf8")).catch((e: Error) => failRunning(e.message));
+if ((await built) !== 0) await failRunning("the dashboard did not build (see above)");
 
+// The broker and the bridge start while the history is posted: they carry nothing until devices publish.
 let mqttUrl = config.MQTT_URL;
 if (!mqttUrl) {
   broker = await startEmbeddedBroker({ port: config.MQTT_PORT });
@@ -149,6 +171,21 @@ runPart("bridge", tsx, ["--max-old-space-size=96", "bridge/main.ts"], {
   BRIDGE_STATE_DIR: join(STATE, "bridge"),
   BRIDGE_HTTP_PORT: String(config.BRIDGE_HTTP_PORT),
 });
+
+if (config.SIMULATE === "true" && config.BACKFILL_DAYS > 0) {
+  // The simulated devices' history, before they start: the day and week views, the ranking and the 24-hour chart
+  // have data at once, and the last hour gives every location a score. Only on a new state (see needsBackfill).
+  const options = parseBackfillOptions({ days: String(config.BACKFILL_DAYS), apiUrl: workerUrl, ingestToken: secrets.INGEST_TOKEN });
+  const marker = join(STATE, "backfill.json");
+  const wanted = await needsBackfill(workerUrl, options.locations, existsSync(marker)).catch((e: Error) => failRunning(`cannot read the worker's locations: ${e.message}`));
+  if (wanted) {
+    say(`Back-filling ${options.days} days of history at ${options.locations.join(", ")}…`);
+    const result = await backfill(options).catch((e: Error) => failRunning(`the back-fill failed: ${e.message}`));
+    writeFileSync(marker, JSON.stringify({ days: options.days, at: new Date().toISOString(), ...result }) + "\n");
+    say(`Back-filled ${result.events} events (${result.accepted} new) in ${(result.ms / 1000).toFixed(1)} s.`);
+  }
+}
+
 if (config.SIMULATE === "true") runPart("simulator", tsx, ["simulator/main.ts"], { MQTT_URL: mqttUrl });
 
 say(`
@@ -161,6 +198,7 @@ say(`
   Tokens         .dev.vars (INGEST_TOKEN for the bridge, ADMIN_TOKEN for rules and rebuilds)
   Logs           ${LOGS}/{worker,bridge${config.SIMULATE === "true" ? ",simulator" : ""}}.log
 
-  Press a device's "sad" button:  npm run press -- sad --device sim-mtc-1
+  Press a "sad" button:  npm run press -- sad --device door-mtc-1
+  (a terminal of your own at MTC: the simulated ones vote several times a minute, so three presses barely move theirs)
   Ctrl-C stops everything.
 `);

@@ -51,7 +51,7 @@ export const SIMULATOR_OPTIONS = {
     default: "sim",
     schema: text.regex(/^[A-Za-z0-9_.-]+$/, "may hold only letters, digits, '_', '.', '-'"),
   },
-  rate: { flag: "--rate", group: "Traffic", help: "Messages per second, all devices together.", default: "1", schema: decimal(0.001, 100_000) },
+  rate: { flag: "--rate", group: "Traffic", help: "Messages per second, all devices together.", default: "1.5", schema: decimal(0.001, 100_000) },
   count: { flag: "--count", group: "Traffic", help: "Stop after this many messages (0: no limit).", default: "0", schema: int(0, 1_000_000_000) },
   duration: { flag: "--duration", group: "Traffic", help: "Stop after this many seconds (0: run until stopped).", default: "0", schema: decimal(0, 31_536_000) },
   mode: {
@@ -71,8 +71,8 @@ export const SIMULATOR_OPTIONS = {
   voteShare: {
     flag: "--vote-share",
     group: "Traffic",
-    help: "azure mode: share of messages that carry a vote (all carry temperature and humidity). Votes are button presses, rare next to sensor readings: at the defaults a device votes about 4 times an hour, so a few presses of `npm run press` move its score.",
-    default: "0.01",
+    help: "azure mode: share of messages that carry a vote (all carry temperature and humidity). At the defaults each device sends 10 messages a minute and votes 3 times a minute, like a terminal at a busy site. `--rate 1 --vote-share 0.01` is a quiet site (9 devices each voting about 4 times an hour), where a few presses of `npm run press` move a simulated device's score.",
+    default: "0.3",
     schema: decimal(0, 1),
   },
   qos: { flag: "--qos", group: "Traffic", help: "QoS of the telemetry: 0 or 1 (IoT Hub allows no 2).", default: "1", schema: int(0, 1) },

@@ -92,7 +92,6 @@ export class CommandRelay {
   private consecutiveFailures = 0;
   /** The error last logged as a warning in the current run of failures (the same one again goes to debug). */
   private warned: string | null = null;
-  private socket: HubSocket | null = null;
   /** Set while a socket is open and the hub answered its resume. */
   role: "active" | "standby" | null = null;
   epoch: string | null = null;
@@ -173,7 +172,6 @@ export class CommandRelay {
     const signal = this.stopController.signal;
     return new Promise<never>((_, reject) => {
       const ws = this.openSocket(url, this.options.token);
-      this.socket = ws;
       let opened = false;
       let settled = false;
       let lastHeard = Date.now();
@@ -185,7 +183,6 @@ export class CommandRelay {
         clearInterval(keepalive);
         signal.removeEventListener("abort", onStop);
         this.role = null;
-        this.socket = null;
         try {
           ws.close(error instanceof Stopped ? 1000 : 4000, error instanceof Stopped ? "bridge stopping" : "bridge reconnecting");
         } catch {

@@ -267,8 +267,8 @@ describe("end to end: simulator → mosquitto → bridge → worker → live soc
       expect(await figure("temperature")).toMatch(/ °C$/);
       expect(Math.abs(parseFloat((await figure("humidity"))!) - expected.humidity)).toBeLessThanOrEqual(0.0505);
 
-      // The VOTES table holds the 50 newest readings of the log, each once.
-      const newest = (await storedEvents(worker.url, location)).filter(isReading).slice(-50).map((r) => r.id);
+      // The VOTES table holds the 50 newest votes of the log, each once (readings without a vote are climate reports).
+      const newest = (await storedEvents(worker.url, location)).filter((e) => isReading(e) && e.vote !== undefined).slice(-50).map((r) => r.id);
       const rows = await page.$$eval("tbody tr[data-event-id]", (trs) => trs.map((tr) => tr.getAttribute("data-event-id")!));
       expect([...rows].sort()).toEqual([...newest].sort());
       expect(seen.errors).toEqual([]);

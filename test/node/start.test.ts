@@ -1,9 +1,15 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hourlyResponse, locationResponse } from "../../protocol";
 import { freePort } from "../../scripts/lib/free-port";
 import { ROOT } from "../../scripts/lib/wrangler-dev";
+import { parseSimulatorOptions } from "../../simulator/options";
+import { launchBrowser, watchPage } from "../support/browser";
+import { createParts } from "../support/parts";
 
 /** Runs `npm start`'s script with `env`; these cases all end before anything is built or started. */
 const start = (env: Record<string, string>) =>
@@ -41,9 +47,108 @@ describe("npm start refuses a bad setup before starting anything", () => {
     [{ MQTT_PORT: "70000" }, "MQTT_PORT must be 1–65535"],
     [{ SIMULATE: "maybe" }, "SIMULATE must be true or false"],
     [{ MQTT_URL: "not a url" }, "MQTT_URL must be a URL like mqtt://host:1883"],
+    [{ BACKFILL_DAYS: "two weeks" }, "BACKFILL_DAYS must be a whole number of days"],
+    [{ BACKFILL_DAYS: "91" }, "BACKFILL_DAYS must be 0–90"],
   ])("rejects %o with a message naming it", (env, message) => {
     const run = start(env);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain(message);
   });
 });
+
+describe("npm start on a new state", () => {
+  const parts = createParts();
+  afterAll(() => parts.stopAll());
+
+  it("shows every simulated location's score within 30 s, with 14 days of history behind it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "happy-hub-start-"));
+    parts.add(async () => rmSync(dir, { recursive: true, force: true }));
+    const [port, mqttPort, bridgePort] = [await freePort(), await freePort(), await freePort()];
+    const url = `http://127.0.0.1:${port}`;
+    const locations = parseSimulatorOptions({}).locations;
+
+    let output = "";
+    const startedAt = Date.now();
+    const child = await parts.start(
+      Promise.resolve(
+        spawn(join(ROOT, "node_modules/.bin/tsx"), ["scripts/start.ts"], {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            PORT: String(port),
+            MQTT_PORT: String(mqttPort),
+            BRIDGE_HTTP_PORT: String(bridgePort),
+            STATE_DIR: join(dir, "state"),
+            WORKER_STATE_DIR: join(dir, "worker"),
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        }),
+      ),
+      stopStart,
+    );
+    // Each chunk stamped with its time since the start, so a slow run shows which step took the time.
+    const record = (d: Buffer) => (output += `[+${Date.now() - startedAt} ms] ${d.toString()}`);
+    child.stdout!.on("data", record);
+    child.stderr!.on("data", record);
+
+    // Every location's live score, as the API serves it to the dashboard.
+    const scores = async () =>
+      Promise.all(
+        locations.map(async (location) => {
+          try {
+            const res = await fetch(`${url}/api/v1/locations/${location}`);
+            return res.ok ? locationResponse.parse(await res.json()).window.score : null;
+          } catch {
+            return null; // not listening yet
+          }
+        }),
+      );
+    let scored = await scores();
+    while (scored.some((s) => s === null) && Date.now() - startedAt < 60_000 && child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 250));
+      scored = await scores();
+    }
+    const elapsed = Date.now() - startedAt;
+    expect(scored.every((s) => typeof s === "number"), `scores ${JSON.stringify(scored)} after ${elapsed} ms; npm start said:\n${output}`).toBe(true);
+    expect(elapsed, output).toBeLessThanOrEqual(30_000);
+    console.log(`npm start on a new state: every location scored ${elapsed} ms after the start\n${output}`);
+
+    // The history, through the ingest endpoint (its last hour first, hence the score): a week of hours with votes, and
+    // a marker for the next start.
+    await expect.poll(() => output, { timeout: 60_000 }).toMatch(/Back-filled \d+ events \(\d+ new\)/);
+    const weekAgo = new Date(Date.now() - 7 * 24 * 3_600_000).toISOString();
+    for (const location of locations) {
+      const res = await fetch(`${url}/api/v1/locations/${location}/hourly?from=${weekAgo}`);
+      const hours = hourlyResponse.parse(await res.json()).hours;
+      expect(hours.filter((h) => h.votes > 0).length, location).toBeGreaterThanOrEqual(20);
+      expect(hours.filter((h) => h.temperature !== null).length, location).toBeGreaterThanOrEqual(7 * 24 - 1);
+    }
+    expect(JSON.parse(readFileSync(join(dir, "state", "backfill.json"), "utf8"))).toMatchObject({ days: 14 });
+
+    // What a person sees: next to each location's name on the overview (its card, row or list item, whatever the
+    // layout), a score with two decimals rather than "—". Temperatures and humidities show one decimal.
+    const browser = await parts.start(launchBrowser(), (b) => b.close());
+    const page = await browser.newPage();
+    const seen = watchPage(page);
+    await page.goto(url);
+    const shown = () =>
+      page.locator("main").evaluate((main, names) => {
+        const score = /(^|\s)[01]\.\d\d(\s|$)/;
+        return names.map((name) =>
+          [...main.querySelectorAll("a")]
+            .filter((a) => a.textContent?.trim() === name)
+            .some((a) => score.test((a.closest("article, li, tr, section") as HTMLElement | null)?.innerText ?? "")),
+        );
+      }, locations);
+    await expect.poll(shown, { timeout: 15_000 }).toEqual(locations.map(() => true));
+    expect(seen.errors).toEqual([]);
+  }, 180_000);
+});
+
+/** Ctrl-C as a person would: npm start stops its parts (bridge flushing first) and exits 0. */
+async function stopStart(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  child.kill("SIGINT");
+  expect(await exited).toBe(0);
+}

@@ -3,9 +3,7 @@ import {
   eventsPage,
   formatIssues,
   hourlyResponse,
-  locationResponse,
   type HourlyResponse,
-  type LocationResponse,
   type LogEvent,
 } from "../../../protocol";
 import { readEvents } from "./frames";
@@ -24,9 +22,6 @@ async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: Ab
   if (!parsed.success) throw new ApiError(`${path}: unexpected answer (${formatIssues(parsed.error).join("; ")})`);
   return parsed.data;
 }
-
-export const fetchLocation = (location: string, signal?: AbortSignal): Promise<LocationResponse> =>
-  getJson(locationPath(location), locationResponse, signal);
 
 /** Hourly history; without a range, the server's default: the 24 hours ending with the current one. */
 export function fetchHourly(location: string, range?: { from: number; to: number }, signal?: AbortSignal): Promise<HourlyResponse> {

@@ -16,12 +16,3 @@ export function useClock(everyMs = 5_000): { readonly now: number } {
     },
   };
 }
-
-/** Runs `task` now and then every `everyMs` while mounted (polls that keep aging data fresh). */
-export function useEvery(everyMs: number, task: () => void): void {
-  onMount(() => {
-    task();
-    const timer = setInterval(task, everyMs);
-    return () => clearInterval(timer);
-  });
-}

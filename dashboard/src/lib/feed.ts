@@ -2,7 +2,10 @@ import { SNAPSHOT_RECENT, type LogEvent, type ReadingEvent, type ScoreWindow } f
 import { isAction, type ActionEvent } from "./actions";
 import type { Frame } from "./frames";
 
-/** Rows the VOTES table keeps: the newest 50, like the talk's dashboard. */
+/** A device reading that carries a vote: a row of the VOTES table. Readings without one are climate reports (the chart's). */
+export type VoteEvent = ReadingEvent & { vote: NonNullable<ReadingEvent["vote"]> };
+
+/** Rows the VOTES table keeps: the newest 50 votes, like the talk's dashboard. */
 export const TABLE_ROWS = SNAPSHOT_RECENT;
 
 /** What one location's view knows; replaced, never mutated, so a view can hold it as plain state. */
@@ -19,8 +22,8 @@ export interface Feed {
   windowAt: number | null;
   /** recordedAt of the newest event seen. */
   lastEventAt: string | null;
-  /** Device readings, newest first, at most TABLE_ROWS, each seq once. */
-  readings: ReadingEvent[];
+  /** Votes (readings that carry one), newest first, at most TABLE_ROWS, each seq once. */
+  votes: VoteEvent[];
   /** Known events of other kinds (rules, alerts, commands), newest first, at most TABLE_ROWS: the alerts panel lists them. */
   others: ActionEvent[];
 }
@@ -31,7 +34,7 @@ export const emptyFeed = (): Feed => ({
   window: null,
   windowAt: null,
   lastEventAt: null,
-  readings: [],
+  votes: [],
   others: [],
 });
 
@@ -69,22 +72,27 @@ export function applyFrame(feed: Feed, frame: Frame, resumedFrom: number | null,
     head: frame.head,
     cursor,
     lastEventAt: latest(base.lastEventAt, frame.events),
-    readings: newestFirst(base.readings, frame.events.filter(isReading)),
+    votes: newestFirst(base.votes, frame.events.filter(isVote)),
     others: newestFirst(base.others, frame.events.filter(isAction)),
   };
 }
 
-/** Log entries a backfill reads at most: enough to fill the table unless rule activity outnumbers readings 3 to 1. */
+/**
+ * Log entries a backfill reads at most: enough to fill the table unless
+ * climate reports and rule activity outnumber votes 3 to 1 (a quiet site's
+ * table then shows the votes among them).
+ */
 export const BACKFILL_LIMIT = 200;
 
 /**
- * The snapshot carries the newest 50 log entries, and alerts and commands
- * share the log with readings: when that leaves the table short, this is the
- * range of older entries to read (GET …/events?after=&limit=), or null.
+ * The snapshot carries the newest 50 log entries, and climate reports,
+ * alerts and commands share the log with votes: when that leaves the table
+ * short, this is the range of older entries to read
+ * (GET …/events?after=&limit=), or null.
  */
 export function backfillRange(feed: Feed): { after: number; limit: number } | null {
-  if (feed.readings.length >= TABLE_ROWS) return null;
-  const oldest = Math.min(...feed.readings.map((e) => e.seq), ...feed.others.map((e) => e.seq));
+  if (feed.votes.length >= TABLE_ROWS) return null;
+  const oldest = Math.min(...feed.votes.map((e) => e.seq), ...feed.others.map((e) => e.seq));
   if (!Number.isFinite(oldest) || oldest <= 1) return null;
   const after = Math.max(0, oldest - 1 - BACKFILL_LIMIT);
   return { after, limit: oldest - 1 - after };
@@ -94,21 +102,8 @@ export function backfillRange(feed: Feed): { after: number; limit: number } | nu
 export function applyOlder(feed: Feed, events: LogEvent[]): Feed {
   return {
     ...feed,
-    readings: newestFirst(feed.readings, events.filter(isReading)),
+    votes: newestFirst(feed.votes, events.filter(isVote)),
     others: newestFirst(feed.others, events.filter(isAction)),
-  };
-}
-
-/** Applies a polled summary (the window ages as time passes without events). */
-export function applySummary(
-  feed: Feed,
-  summary: { head: number; window: ScoreWindow; lastEventAt?: string | null },
-  receivedAt: number,
-): Feed {
-  return {
-    ...withWindow(feed, summary.window, receivedAt),
-    head: Math.max(feed.head, summary.head),
-    lastEventAt: later(feed.lastEventAt, summary.lastEventAt ?? null),
   };
 }
 
@@ -119,7 +114,7 @@ export function applySummary(
  */
 export const isStale = (feed: Feed, live: boolean): boolean => !live || feed.windowAt === null;
 
-const isReading = (event: LogEvent): event is ReadingEvent => event.type === "reading";
+const isVote = (event: LogEvent): event is VoteEvent => event.type === "reading" && event.vote !== undefined;
 
 function withWindow(feed: Feed, window: ScoreWindow | null, receivedAt: number): Feed {
   return window !== null && newerWindow(feed.window, window) ? { ...feed, window, windowAt: receivedAt } : feed;
@@ -144,5 +139,5 @@ function newestFirst<E extends LogEvent>(current: E[], incoming: E[]): E[] {
  * breaking ties. A reading delivered late (a bridge catching up) takes its
  * place in time rather than the top row.
  */
-export const tableOrder = (readings: readonly ReadingEvent[]): ReadingEvent[] =>
-  [...readings].sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.seq - a.seq);
+export const tableOrder = (votes: readonly VoteEvent[]): VoteEvent[] =>
+  [...votes].sort((a, b) => Date.parse(b.occurredAt) - Date.parse(a.occurredAt) || b.seq - a.seq);

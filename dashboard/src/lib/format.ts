@@ -21,8 +21,7 @@ export const formatCount = (n: number): string => n.toLocaleString("en");
 const VOTE_LABELS: Record<Vote, string> = { 1: "happy", 0.5: "neutral", 0: "sad" };
 
 /** The talk's three buttons: a word (for screen readers and colour) and the number. */
-export function describeVote(vote: Vote | undefined): { label: string; value: string } {
-  if (vote === undefined) return { label: "no vote", value: NONE };
+export function describeVote(vote: Vote): { label: string; value: string } {
   return { label: VOTE_LABELS[vote], value: String(vote) };
 }
 

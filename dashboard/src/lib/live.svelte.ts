@@ -1,7 +1,7 @@
 import { onMount } from "svelte";
 import { fetchEvents, liveUrl } from "./api";
 import { LiveConnection, type ConnectionState } from "./connection";
-import { applyFrame, applyOlder, applySummary, backfillRange, emptyFeed, type Feed } from "./feed";
+import { applyFrame, applyOlder, backfillRange, emptyFeed, type Feed } from "./feed";
 import { readFrame, type Frame } from "./frames";
 
 export interface LiveFeedOptions {
@@ -73,8 +73,4 @@ export class LiveFeed {
     }
   }
 
-  /** A polled summary: the window ages between events. */
-  refresh(summary: Parameters<typeof applySummary>[1]): void {
-    this.feed = applySummary(this.feed, summary, Date.now());
-  }
 }

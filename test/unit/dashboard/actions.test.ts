@@ -50,7 +50,7 @@ describe("alerts panel lines", () => {
     );
     if (frame.kind !== "frame") throw new Error("expected a frame");
     const feed = applyFrame(emptyFeed(), frame.frame, null, 0);
-    expect(feed.readings.map((r) => r.seq)).toEqual([3]);
+    expect(feed.votes.map((r) => r.seq)).toEqual([3]);
     expect(feed.others.map((e) => [e.seq, e.type])).toEqual([
       [5, "command-issued"],
       [4, "alert-raised"],

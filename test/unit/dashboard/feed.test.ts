@@ -6,7 +6,6 @@ import {
   TABLE_ROWS,
   applyFrame,
   applyOlder,
-  applySummary,
   backfillRange,
   emptyFeed,
   isStale,
@@ -15,9 +14,9 @@ import {
   type Feed,
 } from "../../../dashboard/src/lib/feed";
 import type { Frame } from "../../../dashboard/src/lib/frames";
-import { T0, eventsFrame, range, reading, scoreWindow, snapshot } from "./fixtures";
+import { T0, climateReport, eventsFrame, range, reading, scoreWindow, snapshot } from "./fixtures";
 
-const seqs = (feed: Feed) => feed.readings.map((r) => r.seq);
+const seqs = (feed: Feed) => feed.votes.map((r) => r.seq);
 const readings = (from: number, to: number) => range(from, to).map((s) => reading(s));
 
 describe("a fresh connection", () => {
@@ -48,7 +47,7 @@ describe("live frames", () => {
     expect(feed.cursor).toBe(70);
     expect(feed.head).toBe(70);
     expect(seqs(feed)).toEqual(range(21, 70).reverse());
-    expect(feed.readings).toHaveLength(TABLE_ROWS);
+    expect(feed.votes).toHaveLength(TABLE_ROWS);
   });
 
   it("show an event once however often it arrives", () => {
@@ -57,7 +56,7 @@ describe("live frames", () => {
     feed = applyFrame(feed, frame, null, 2);
     const again = applyFrame(feed, frame, null, 3);
     expect(seqs(again)).toEqual([4, 3, 2, 1]);
-    expect(again.readings).toEqual(feed.readings);
+    expect(again.votes).toEqual(feed.votes);
   });
 
   it("advance the cursor past events the dashboard skipped (unknown kinds)", () => {
@@ -86,7 +85,7 @@ describe("resuming after a drop", () => {
   it("starts over when the server's log is behind the resume point (its state was reset)", () => {
     const feed = applyFrame(before, snapshot(2, readings(1, 2).map((r) => ({ ...r, id: `new-${r.seq}` }))), 10, 2);
     expect(feed.cursor).toBe(2);
-    expect(feed.readings.map((r) => r.id)).toEqual(["new-2", "new-1"]);
+    expect(feed.votes.map((r) => r.id)).toEqual(["new-2", "new-1"]);
   });
 
   it("never shows a gap or a duplicate, whatever the drops (property)", () => {
@@ -140,17 +139,6 @@ describe("the window", () => {
     expect(newerWindow(older, older)).toBe(true);
   });
 
-  it("from a poll that answers after a fresher frame does not roll the card back", () => {
-    let feed = applyFrame(emptyFeed(), snapshot(1, [reading(1)], T0 + 60_000), null, 100);
-    feed = applySummary(feed, { head: 1, window: scoreWindow(T0, 99) }, 200);
-    expect(feed.window?.votes).toBe(1);
-    expect(feed.windowAt).toBe(100);
-    feed = applySummary(feed, { head: 1, window: scoreWindow(T0 + 120_000, 0), lastEventAt: null }, 300);
-    expect(feed.window).toMatchObject({ votes: 0, score: null });
-    expect(feed.windowAt).toBe(300);
-    expect(feed.lastEventAt).toBe(reading(1).recordedAt); // a poll without it keeps what frames said
-  });
-
   it("marks data stale when the socket is down or no window arrived yet; while live, pushes keep it current however long", () => {
     const feed = applyFrame(emptyFeed(), snapshot(0, []), null, 1_000);
     expect(isStale(emptyFeed(), true)).toBe(true);
@@ -180,6 +168,31 @@ describe("a resync (a resume too far behind for a backlog)", () => {
   });
 });
 
+describe("the VOTES table lists votes only", () => {
+  it("leaves climate reports (readings without a vote) out, while they still count as the newest event", () => {
+    let feed = applyFrame(emptyFeed(), snapshot(4, [reading(1), climateReport(2), reading(3), climateReport(4)]), null, 1);
+    expect(seqs(feed)).toEqual([3, 1]);
+    expect(feed.lastEventAt).toBe(climateReport(4).recordedAt);
+    feed = applyFrame(feed, eventsFrame(6, [climateReport(5), reading(6)]), null, 2);
+    expect(seqs(feed)).toEqual([6, 3, 1]);
+    expect(applyOlder(feed, [climateReport(0)]).votes).toEqual(feed.votes);
+  });
+
+  it("fills up from older entries when climate reports crowd the votes out of the snapshot", () => {
+    // A busy site: 30 of the newest 50 entries are climate reports.
+    const recent = range(251, 300).map((seq) => (seq % 5 < 3 ? climateReport(seq) : reading(seq)));
+    const feed = applyFrame(emptyFeed(), snapshot(300, recent), null, 1);
+    expect(feed.votes).toHaveLength(20);
+    const older = backfillRange(feed)!;
+    // Before the oldest vote shown (253): the climate reports of 251 and 252 come again, harmlessly.
+    expect(older).toEqual({ after: 252 - BACKFILL_LIMIT, limit: BACKFILL_LIMIT });
+    const filled = applyOlder(feed, range(older.after + 1, 252).map((seq) => (seq % 5 < 3 ? climateReport(seq) : reading(seq))));
+    expect(filled.votes).toHaveLength(TABLE_ROWS);
+    expect(filled.votes.every((v) => v.vote !== undefined)).toBe(true);
+    expect(backfillRange(filled)).toBeNull();
+  });
+});
+
 describe("the table's order", () => {
   it("is newest occurredAt first, seq breaking ties, so a late delivery sits at its own time", () => {
     const late = reading(9, { occurredAt: new Date(T0 + 1_500).toISOString() }); // happened between 1 and 2
@@ -194,12 +207,12 @@ describe("filling the table from older entries", () => {
     // 50 newest entries of 300, of which 3 are rule activity: 47 readings.
     const recent = readings(251, 300).filter((r) => r.seq % 17 !== 0);
     const feed = applyFrame(emptyFeed(), snapshot(300, recent), null, 1);
-    expect(feed.readings).toHaveLength(47);
+    expect(feed.votes).toHaveLength(47);
     const range = backfillRange(feed);
     expect(range).toEqual({ after: 250 - BACKFILL_LIMIT, limit: BACKFILL_LIMIT });
 
     const filled = applyOlder(feed, readings(range!.after + 1, range!.after + range!.limit));
-    expect(filled.readings).toHaveLength(TABLE_ROWS);
+    expect(filled.votes).toHaveLength(TABLE_ROWS);
     expect(seqs(filled).slice(-4)).toEqual([251, 250, 249, 248]);
     expect(filled.cursor).toBe(300);
     expect(backfillRange(filled)).toBeNull();

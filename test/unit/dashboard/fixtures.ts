@@ -1,10 +1,12 @@
 import type { ReadingEvent, ScoreWindow } from "../../../protocol";
+import type { VoteEvent } from "../../../dashboard/src/lib/feed";
 import type { Frame } from "../../../dashboard/src/lib/frames";
 
 /** Readings and windows as the server sends them, for the dashboard's pure logic. */
 export const T0 = Date.parse("2026-03-02T12:00:00.000Z");
 
-export function reading(seq: number, overrides: Partial<ReadingEvent> = {}): ReadingEvent {
+/** A reading with a vote (and the climate the device sent along). */
+export function reading(seq: number, overrides: Partial<VoteEvent> = {}): VoteEvent {
   const at = new Date(T0 + seq * 1000).toISOString();
   return {
     seq,
@@ -13,11 +15,17 @@ export function reading(seq: number, overrides: Partial<ReadingEvent> = {}): Rea
     deviceId: `d${seq % 3}`,
     occurredAt: at,
     recordedAt: at,
-    vote: ([0, 0.5, 1] as const)[seq % 3],
     temperature: 20 + (seq % 5),
     humidity: 40,
     ...overrides,
+    vote: overrides.vote ?? ([0, 0.5, 1] as const)[seq % 3]!,
   };
+}
+
+/** A reading without a vote: a climate report. */
+export function climateReport(seq: number): ReadingEvent {
+  const { vote: _vote, ...climate } = reading(seq);
+  return climate;
 }
 
 export function scoreWindow(to: number, votes = 1): ScoreWindow {

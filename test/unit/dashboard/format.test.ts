@@ -54,7 +54,6 @@ describe("readings", () => {
     expect(describeVote(1)).toEqual({ label: "happy", value: "1" });
     expect(describeVote(0.5)).toEqual({ label: "neutral", value: "0.5" });
     expect(describeVote(0)).toEqual({ label: "sad", value: "0" });
-    expect(describeVote(undefined)).toEqual({ label: "no vote", value: NONE });
   });
 });
 
