@@ -9,3 +9,4 @@ export * from "./read";
 export * from "./live";
 export * from "./issues";
 export * from "./device-message";
+export * from "./admin";
