@@ -9,7 +9,7 @@ import { directoryStub, locationStub } from "../stubs";
 
 /** Commands per location per poll: the feed is a trickle (only alert changes issue commands). */
 const PAGE = 100;
-const DELIVERIES_BODY_LIMIT = 256 * 1024;
+export const DELIVERIES_BODY_LIMIT = 256 * 1024;
 
 /** The feed position: the last command seq handed out per location. */
 const cursorState = z.record(locationName, z.number().int().nonnegative());
