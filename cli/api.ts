@@ -61,6 +61,11 @@ export function apiClient(config: { url: string; adminToken: string | undefined;
         if (error.success) throw new CliFailure(`${method} ${path}: ${res.status} ${error.data.error}`, error.data.issues);
         throw new CliFailure(`${method} ${path}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
+      if (json === undefined) {
+        throw new CliFailure(`${method} ${path}: the answer is not JSON (is ${config.url} a happy-hub worker?)`, [
+          `${res.status}, content-type ${res.headers.get("content-type") ?? "none"}: ${text.slice(0, 100)}`,
+        ]);
+      }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
         throw new CliFailure(`${method} ${path}: the answer does not match the contract (is ${config.url} a happy-hub worker of this version?)`, formatIssues(parsed.error));

@@ -65,11 +65,23 @@ const printEvents = (ctx: CommandContext, events: LogEvent[]) => {
   for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
 };
 
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Follows the live socket, printing every event after `after` once, reconnecting with `?since=` the last seq shown. */
 async function follow(ctx: CommandContext, loc: string, after: number | undefined): Promise<void> {
   if (typeof WebSocket === "undefined") throw new CliFailure("--follow needs Node 22 or later (a built-in WebSocket)");
   let last = after;
   let attempt = 0;
+  // Node's WebSocket does not hold the event loop open while it connects: without this, a reconnect
+  // attempt to a worker that is down could let the process exit mid-follow.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    await followLoop();
+  } finally {
+    clearInterval(keepAlive);
+  }
+
+  async function followLoop(): Promise<void> {
   while (!ctx.signal.aborted) {
     const url = new URL(ctx.api.socketUrl(path(loc, "/live")));
     if (last !== undefined) url.searchParams.set("since", String(last));
@@ -77,9 +89,24 @@ async function follow(ctx: CommandContext, loc: string, after: number | undefine
       // Node's WebSocket takes headers as a non-standard option; the viewer token goes there when set.
       const ws = new WebSocket(url, { headers: ctx.api.readHeaders() } as unknown as string[]);
       let opened = false;
-      const stop = () => ws.close(1000);
+      // Node's WebSocket reports a refused connection with "error" and no "close": either ends this attempt.
+      const finish = (reason: string) => {
+        clearTimeout(connecting);
+        ctx.signal.removeEventListener("abort", stop);
+        resolve({ opened, reason });
+      };
+      const stop = () => {
+        ws.close(1000);
+        finish("closed by the user");
+      };
       ctx.signal.addEventListener("abort", stop, { once: true });
+      // A handshake that hangs (a worker half up) is given up and retried.
+      const connecting = setTimeout(() => {
+        ws.close();
+        finish("timed out connecting");
+      }, CONNECT_TIMEOUT_MS);
       ws.addEventListener("open", () => {
+        clearTimeout(connecting);
         opened = true;
         attempt = 0;
       });
@@ -88,7 +115,7 @@ async function follow(ctx: CommandContext, loc: string, after: number | undefine
         try {
           frame = liveFrame.parse(JSON.parse(String(m.data)));
         } catch (e) {
-          ctx.out(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z.ZodError ? formatIssues(e).join("; ") : (e as Error).message}`);
+          process.stderr.write(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z.ZodError ? formatIssues(e).join("; ") : (e as Error).message}\n`);
           return;
         }
         // The snapshot's recent entries start a tail when no --after was given; afterwards only new seqs print.
@@ -98,18 +125,16 @@ async function follow(ctx: CommandContext, loc: string, after: number | undefine
         if (fresh.length > 0) last = fresh.at(-1)!.seq;
         else if (last === undefined) last = frame.head;
       });
-      ws.addEventListener("close", (c) => {
-        ctx.signal.removeEventListener("abort", stop);
-        resolve({ opened, reason: `closed ${c.code}${c.reason ? ` ${c.reason}` : ""}` });
-      });
+      ws.addEventListener("close", (c) => finish(`closed ${c.code}${c.reason ? ` ${c.reason}` : ""}`));
       ws.addEventListener("error", () => {
-        // "close" follows and decides.
+        if (!opened) finish("could not connect");
       });
     });
     if (ctx.signal.aborted) return;
-    const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 10_000 });
-    process.stderr.write(`happy-hub: live socket ${outcome.opened ? outcome.reason : "could not connect"}; reconnecting in ${wait} ms after seq ${last ?? "-"}\n`);
+    const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 5_000 });
+    process.stderr.write(`happy-hub: live socket ${outcome.reason}; reconnecting in ${wait} ms after seq ${last ?? "-"}\n`);
     await sleep(wait, ctx.signal);
+  }
   }
 }
 

@@ -66,6 +66,11 @@ function apiClient(config) {
         if (error.success) throw new CliFailure(`${method} ${path2}: ${res.status} ${error.data.error}`, error.data.issues);
         throw new CliFailure(`${method} ${path2}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
+      if (json === void 0) {
+        throw new CliFailure(`${method} ${path2}: the answer is not JSON (is ${config.url} a happy-hub worker?)`, [
+          `${res.status}, content-type ${res.headers.get("content-type") ?? "none"}: ${text.slice(0, 100)}`
+        ]);
+      }
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
         throw new CliFailure(`${method} ${path2}: the answer does not match the contract (is ${config.url} a happy-hub worker of this version?)`, formatIssues(parsed.error));
@@ -181,48 +186,70 @@ var locationsPage = locationsResponse.extend({ next: z2.string().nullable().opti
 var printEvents = (ctx, events) => {
   for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
 };
+var CONNECT_TIMEOUT_MS = 1e4;
 async function follow(ctx, loc, after) {
   if (typeof WebSocket === "undefined") throw new CliFailure("--follow needs Node 22 or later (a built-in WebSocket)");
   let last = after;
   let attempt = 0;
-  while (!ctx.signal.aborted) {
-    const url2 = new URL(ctx.api.socketUrl(path(loc, "/live")));
-    if (last !== void 0) url2.searchParams.set("since", String(last));
-    const outcome = await new Promise((resolve2) => {
-      const ws = new WebSocket(url2, { headers: ctx.api.readHeaders() });
-      let opened = false;
-      const stop = () => ws.close(1e3);
-      ctx.signal.addEventListener("abort", stop, { once: true });
-      ws.addEventListener("open", () => {
-        opened = true;
-        attempt = 0;
-      });
-      ws.addEventListener("message", (m) => {
-        let frame;
-        try {
-          frame = liveFrame.parse(JSON.parse(String(m.data)));
-        } catch (e) {
-          ctx.out(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z2.ZodError ? formatIssues(e).join("; ") : e.message}`);
-          return;
-        }
-        const events = frame.type === "snapshot" ? last === void 0 ? frame.recent.slice(-10) : [] : frame.events;
-        const fresh = events.filter((e) => last === void 0 || e.seq > last);
-        printEvents(ctx, fresh);
-        if (fresh.length > 0) last = fresh.at(-1).seq;
-        else if (last === void 0) last = frame.head;
-      });
-      ws.addEventListener("close", (c) => {
-        ctx.signal.removeEventListener("abort", stop);
-        resolve2({ opened, reason: `closed ${c.code}${c.reason ? ` ${c.reason}` : ""}` });
-      });
-      ws.addEventListener("error", () => {
-      });
-    });
-    if (ctx.signal.aborted) return;
-    const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 1e4 });
-    process.stderr.write(`happy-hub: live socket ${outcome.opened ? outcome.reason : "could not connect"}; reconnecting in ${wait} ms after seq ${last ?? "-"}
+  const keepAlive = setInterval(() => {
+  }, 6e4);
+  try {
+    await followLoop();
+  } finally {
+    clearInterval(keepAlive);
+  }
+  async function followLoop() {
+    while (!ctx.signal.aborted) {
+      const url2 = new URL(ctx.api.socketUrl(path(loc, "/live")));
+      if (last !== void 0) url2.searchParams.set("since", String(last));
+      const outcome = await new Promise((resolve2) => {
+        const ws = new WebSocket(url2, { headers: ctx.api.readHeaders() });
+        let opened = false;
+        const finish = (reason) => {
+          clearTimeout(connecting);
+          ctx.signal.removeEventListener("abort", stop);
+          resolve2({ opened, reason });
+        };
+        const stop = () => {
+          ws.close(1e3);
+          finish("closed by the user");
+        };
+        ctx.signal.addEventListener("abort", stop, { once: true });
+        const connecting = setTimeout(() => {
+          ws.close();
+          finish("timed out connecting");
+        }, CONNECT_TIMEOUT_MS);
+        ws.addEventListener("open", () => {
+          clearTimeout(connecting);
+          opened = true;
+          attempt = 0;
+        });
+        ws.addEventListener("message", (m) => {
+          let frame;
+          try {
+            frame = liveFrame.parse(JSON.parse(String(m.data)));
+          } catch (e) {
+            process.stderr.write(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z2.ZodError ? formatIssues(e).join("; ") : e.message}
 `);
-    await sleep(wait, ctx.signal);
+            return;
+          }
+          const events = frame.type === "snapshot" ? last === void 0 ? frame.recent.slice(-10) : [] : frame.events;
+          const fresh = events.filter((e) => last === void 0 || e.seq > last);
+          printEvents(ctx, fresh);
+          if (fresh.length > 0) last = fresh.at(-1).seq;
+          else if (last === void 0) last = frame.head;
+        });
+        ws.addEventListener("close", (c) => finish(`closed ${c.code}${c.reason ? ` ${c.reason}` : ""}`));
+        ws.addEventListener("error", () => {
+          if (!opened) finish("could not connect");
+        });
+      });
+      if (ctx.signal.aborted) return;
+      const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 5e3 });
+      process.stderr.write(`happy-hub: live socket ${outcome.reason}; reconnecting in ${wait} ms after seq ${last ?? "-"}
+`);
+      await sleep(wait, ctx.signal);
+    }
   }
 }
 var COMMANDS = {
