@@ -6,13 +6,16 @@
  * - first object: the first request to a location never seen (a Durable
  *   Object created, its schema migrated), then the same request again (warm).
  *
- *   npm run bench:cold-start [-- --runs 5]
+ * `--config` runs another wrangler config (e.g. the one before a change, to
+ * compare under the same machine load).
+ *
+ *   npm run bench:cold-start [-- --runs 5 --config wrangler.before.toml]
  */
 import { parseArgs } from "node:util";
 import { percentile, report } from "./lib/report";
 import { startLocalWorker } from "../test/support/local-worker";
 
-const { values: args } = parseArgs({ options: { runs: { type: "string", default: "5" } } });
+const { values: args } = parseArgs({ options: { runs: { type: "string", default: "5" }, config: { type: "string" } } });
 const runs = Number(args.runs);
 
 async function timed(url: string): Promise<number> {
@@ -28,7 +31,7 @@ const firstObject: number[] = [];
 const warm: number[] = [];
 for (let i = 0; i < runs; i++) {
   const t0 = performance.now();
-  const worker = await startLocalWorker();
+  const worker = await startLocalWorker(args.config ? { config: args.config } : {});
   ready.push(performance.now() - t0);
   try {
     const url = `${worker.url}/api/v1/locations/cold-${i}`;
@@ -46,4 +49,4 @@ const row = (what: string, values: number[]) => ({
   "min ms": Math.round(Math.min(...values)),
   "max ms": Math.round(Math.max(...values)),
 });
-report("cold-start", [row("wrangler dev ready", ready), row("first request to a new object", firstObject), row("same request again", warm)]);
+report(args.config ? `cold-start-${args.config.replace(/\W+/g, "-")}` : "cold-start", [row("wrangler dev ready", ready), row("first request to a new object", firstObject), row("same request again", warm)]);

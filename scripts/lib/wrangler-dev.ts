@@ -9,6 +9,8 @@ export interface WranglerDevOptions {
   persistDir: string;
   /** Passed as `--var NAME:value` (they win over .dev.vars). */
   vars?: Record<string, string>;
+  /** Another wrangler config than ./wrangler.toml (the cold-start benchmark compares two). */
+  config?: string;
   /** Where stdout and stderr go (default: piped, read them from the child). */
   stdio?: "pipe" | "inherit" | number;
 }
@@ -30,6 +32,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       "--persist-to", o.persistDir,
       "--show-interactive-dev-session=false",
       "--log-level", "warn",
+      ...(o.config ? ["--config", o.config] : []),
       ...vars,
     ],
     {

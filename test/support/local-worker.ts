@@ -27,6 +27,8 @@ export interface LocalWorkerOptions {
   persistDir?: string;
   ingestToken?: string;
   adminToken?: string;
+  /** Another wrangler config than ./wrangler.toml. */
+  config?: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       port,
       inspectorPort: await freePort(),
       persistDir,
+      ...(options.config ? { config: options.config } : {}),
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
     });
     child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
