@@ -76,65 +76,61 @@ async function follow(ctx: CommandContext, loc: string, after: number | undefine
   // attempt to a worker that is down could let the process exit mid-follow.
   const keepAlive = setInterval(() => {}, 60_000);
   try {
-    await followLoop();
+    while (!ctx.signal.aborted) {
+      const url = new URL(ctx.api.socketUrl(path(loc, "/live")));
+      if (last !== undefined) url.searchParams.set("since", String(last));
+      const outcome = await new Promise<{ opened: boolean; reason: string }>((resolve) => {
+        // Node's WebSocket takes headers as a non-standard option; the viewer token goes there when set.
+        const ws = new WebSocket(url, { headers: ctx.api.readHeaders() } as unknown as string[]);
+        let opened = false;
+        // Node's WebSocket reports a refused connection with "error" and no "close": either ends this attempt.
+        const finish = (reason: string) => {
+          clearTimeout(connecting);
+          ctx.signal.removeEventListener("abort", stop);
+          resolve({ opened, reason });
+        };
+        const stop = () => {
+          ws.close(1000);
+          finish("closed by the user");
+        };
+        ctx.signal.addEventListener("abort", stop, { once: true });
+        // A handshake that hangs (a worker half up) is given up and retried.
+        const connecting = setTimeout(() => {
+          ws.close();
+          finish("timed out connecting");
+        }, CONNECT_TIMEOUT_MS);
+        ws.addEventListener("open", () => {
+          clearTimeout(connecting);
+          opened = true;
+          attempt = 0;
+        });
+        ws.addEventListener("message", (m) => {
+          let frame;
+          try {
+            frame = liveFrame.parse(JSON.parse(String(m.data)));
+          } catch (e) {
+            process.stderr.write(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z.ZodError ? formatIssues(e).join("; ") : (e as Error).message}\n`);
+            return;
+          }
+          // The snapshot's recent entries start a tail when no --after was given; afterwards only new seqs print.
+          const events = frame.type === "snapshot" ? (last === undefined ? frame.recent.slice(-10) : []) : frame.events;
+          const fresh = events.filter((e) => last === undefined || e.seq > last);
+          printEvents(ctx, fresh);
+          if (fresh.length > 0) last = fresh.at(-1)!.seq;
+          else if (last === undefined) last = frame.head;
+        });
+        ws.addEventListener("close", (c) => finish(`closed ${c.code}${c.reason ? ` ${c.reason}` : ""}`));
+        ws.addEventListener("error", () => {
+          if (!opened) finish("could not connect");
+        });
+      });
+      if (ctx.signal.aborted) return;
+      const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 5_000 });
+      process.stderr.write(`happy-hub: live socket ${outcome.reason}; reconnecting in ${wait} ms after seq ${last ?? "-"}\n`);
+      await sleep(wait, ctx.signal);
+    }
   } finally {
     clearInterval(keepAlive);
-  }
-
-  async function followLoop(): Promise<void> {
-  while (!ctx.signal.aborted) {
-    const url = new URL(ctx.api.socketUrl(path(loc, "/live")));
-    if (last !== undefined) url.searchParams.set("since", String(last));
-    const outcome = await new Promise<{ opened: boolean; reason: string }>((resolve) => {
-      // Node's WebSocket takes headers as a non-standard option; the viewer token goes there when set.
-      const ws = new WebSocket(url, { headers: ctx.api.readHeaders() } as unknown as string[]);
-      let opened = false;
-      // Node's WebSocket reports a refused connection with "error" and no "close": either ends this attempt.
-      const finish = (reason: string) => {
-        clearTimeout(connecting);
-        ctx.signal.removeEventListener("abort", stop);
-        resolve({ opened, reason });
-      };
-      const stop = () => {
-        ws.close(1000);
-        finish("closed by the user");
-      };
-      ctx.signal.addEventListener("abort", stop, { once: true });
-      // A handshake that hangs (a worker half up) is given up and retried.
-      const connecting = setTimeout(() => {
-        ws.close();
-        finish("timed out connecting");
-      }, CONNECT_TIMEOUT_MS);
-      ws.addEventListener("open", () => {
-        clearTimeout(connecting);
-        opened = true;
-        attempt = 0;
-      });
-      ws.addEventListener("message", (m) => {
-        let frame;
-        try {
-          frame = liveFrame.parse(JSON.parse(String(m.data)));
-        } catch (e) {
-          process.stderr.write(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z.ZodError ? formatIssues(e).join("; ") : (e as Error).message}\n`);
-          return;
-        }
-        // The snapshot's recent entries start a tail when no --after was given; afterwards only new seqs print.
-        const events = frame.type === "snapshot" ? (last === undefined ? frame.recent.slice(-10) : []) : frame.events;
-        const fresh = events.filter((e) => last === undefined || e.seq > last);
-        printEvents(ctx, fresh);
-        if (fresh.length > 0) last = fresh.at(-1)!.seq;
-        else if (last === undefined) last = frame.head;
-      });
-      ws.addEventListener("close", (c) => finish(`closed ${c.code}${c.reason ? ` ${c.reason}` : ""}`));
-      ws.addEventListener("error", () => {
-        if (!opened) finish("could not connect");
-      });
-    });
-    if (ctx.signal.aborted) return;
-    const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 5_000 });
-    process.stderr.write(`happy-hub: live socket ${outcome.reason}; reconnecting in ${wait} ms after seq ${last ?? "-"}\n`);
-    await sleep(wait, ctx.signal);
-  }
   }
 }
 

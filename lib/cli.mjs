@@ -194,11 +194,6 @@ async function follow(ctx, loc, after) {
   const keepAlive = setInterval(() => {
   }, 6e4);
   try {
-    await followLoop();
-  } finally {
-    clearInterval(keepAlive);
-  }
-  async function followLoop() {
     while (!ctx.signal.aborted) {
       const url2 = new URL(ctx.api.socketUrl(path(loc, "/live")));
       if (last !== void 0) url2.searchParams.set("since", String(last));
@@ -250,6 +245,8 @@ async function follow(ctx, loc, after) {
 `);
       await sleep(wait, ctx.signal);
     }
+  } finally {
+    clearInterval(keepAlive);
   }
 }
 var COMMANDS = {
