@@ -11,3 +11,4 @@ export * from "./live";
 export * from "./fleet";
 export * from "./issues";
 export * from "./device-message";
+export * from "./admin";

@@ -5,10 +5,23 @@ import { commands } from "./routes/commands";
 import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { locations } from "./routes/locations";
+import { DOCS_CSP } from "./docs-csp";
+import { openApiDocument } from "./openapi";
+
+/** Built on first request: the schemas do not change while an isolate lives. */
+let openApi: Record<string, unknown> | undefined;
 
 /** The worker's routes. Static assets (the dashboard) are served before this for every path but /api/*. */
 export const app = new Hono<AppEnv>()
   .get("/api/v1/health", (c) => c.json({ ok: true }))
+  .get("/api/v1/openapi.json", (c) => c.json((openApi ??= openApiDocument())))
+  // The page itself is a static asset (npm run build puts it in dist/dashboard/api-docs); /api/* reaches the worker first.
+  .get("/api/docs", async (c) => {
+    const page = await c.env.ASSETS.fetch(new Request(new URL("/api-docs/", c.req.url), c.req.raw));
+    const res = new Response(page.body, page);
+    res.headers.set("content-security-policy", DOCS_CSP);
+    return res;
+  })
   .route("/api/v1/ingest", ingest)
   .route("/api/v1/locations", locations)
   .route("/api/v1/commands", commands)

@@ -9,6 +9,8 @@ export interface WranglerDevOptions {
   persistDir: string;
   /** Passed as `--var NAME:value` (they win over .dev.vars). */
   vars?: Record<string, string>;
+  /** Another wrangler config than ./wrangler.toml (the cold-start benchmark compares two). */
+  config?: string;
   /** Where stdout and stderr go (default: piped, read them from the child). */
   stdio?: "pipe" | "inherit" | number;
   /** The checkout to run (default: this one); benchmarks run an older build beside it. */
@@ -35,6 +37,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       "--persist-to", o.persistDir,
       "--show-interactive-dev-session=false",
       "--log-level", o.logLevel ?? "warn",
+      ...(o.config ? ["--config", o.config] : []),
       ...vars,
     ],
     {

@@ -23,7 +23,7 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   if (!existsSync(BUILT) || !readFileSync(BUILT, "utf8").includes("<script")) {
-    throw new Error("dist/dashboard is not built: run `npm run build:dashboard` (npm test does it first)");
+    throw new Error("dist/dashboard is not built: run `npm run build` (npm test does it first)");
   }
   mkdirSync(ARTIFACTS, { recursive: true });
   [worker, browser] = await Promise.all([startLocalWorker(), launchBrowser()]);

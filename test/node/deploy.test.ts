@@ -24,8 +24,24 @@ describe("deploy stays possible", () => {
     expect(bundle).toBeDefined();
     const path = join(outdir, bundle!);
     const source = readFileSync(path);
-    // The bundle must carry every Durable Object class the bindings name.
-    for (const name of ["LocationStream", "CommandHub", "Fleet"]) expect(source.toString()).toMatch(new RegExp(`${name} = class`));
-    console.log(`worker bundle: ${(statSync(path).size / 1024).toFixed(1)} KiB, ${(gzipSync(source).length / 1024).toFixed(1)} KiB gzipped`);
+    // The bundle must export every Durable Object class the bindings name (minified: `export{… as LocationStream,…}`).
+    for (const name of ["LocationStream", "CommandHub", "Fleet"]) expect(source.toString()).toMatch(new RegExp(`export\\s*\\{[^}]*\\bas ${name}\\b`));
+    const gzipped = gzipSync(source).length;
+    console.log(`worker bundle: ${(statSync(path).size / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
+    // The budget (docs/BENCHMARKS.md, Sizes): minified, zod's locales left out (wrangler.toml).
+    expect(gzipped / 1024, "worker bundle gzipped KiB").toBeLessThanOrEqual(100);
+    // Only English of zod's locales: a second language's text would mean the [alias] no longer applies.
+    expect(source.toString()).toContain("Invalid input");
+    expect(source.toString()).not.toContain("Ongeldige invoer"); // Dutch, one of the locales left out
+  });
+
+  it("wrangler types is up to date with wrangler.toml and worker/env.ts", () => {
+    const run = spawnSync(join(ROOT, "node_modules/.bin/wrangler"), ["types", "--check"], {
+      cwd: ROOT,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    expect(run.status, `worker-configuration.d.ts is stale: run \`npm run types\`\n${run.stdout}${run.stderr}`).toBe(0);
   });
 });

@@ -31,6 +31,8 @@ export interface LocalWorkerOptions {
   root?: string;
   /** `info`: wrangler prints one line per request (to count them). */
   logLevel?: "warn" | "info";
+  /** Another wrangler config than ./wrangler.toml. */
+  config?: string;
 }
 
 /**
@@ -52,6 +54,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       port,
       inspectorPort: await freePort(),
       persistDir,
+      ...(options.config ? { config: options.config } : {}),
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
       ...(options.root !== undefined && { root: options.root }),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),

@@ -8,7 +8,7 @@ import { bearerSecret } from "../middleware/bearer-secret";
 import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
 import { fleetStub, locationStub } from "../stubs";
 
-const RULES_BODY_LIMIT = 64 * 1024;
+export const RULES_BODY_LIMIT = 64 * 1024;
 
 /** The read API, the live socket and the per-location admin routes, under /api/v1/locations. */
 export const locations = new Hono<AppEnv>()

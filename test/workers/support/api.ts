@@ -1,13 +1,21 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { z } from "zod";
+import { undocumented } from "./openapi-check";
 import { errorBody, eventsPage, ingestResponse, locationResponse, type ErrorBody, type EventsPage, type IngestResponse, type LogEvent, type ReadingEvent } from "../../../protocol";
 
 /** Any origin works: the worker routes on the path. */
 export const ORIGIN = "https://hub.test";
 
+/** What each answer of `api` was asked, so `parsed` can hold it to the OpenAPI document. */
+const asked = new WeakMap<Response, { method: string; path: string }>();
+
 /** A request to the real worker entrypoint (the same fetch the runtime calls). */
-export const api = (path: string, init?: RequestInit): Promise<Response> => exports.default.fetch(new Request(ORIGIN + path, init));
+export async function api(path: string, init?: RequestInit): Promise<Response> {
+  const res = await exports.default.fetch(new Request(ORIGIN + path, init));
+  asked.set(res, { method: init?.method ?? "GET", path });
+  return res;
+}
 
 export const locationPath = (location: string, rest = ""): string => `/api/v1/locations/${encodeURIComponent(location)}${rest}`;
 
@@ -28,7 +36,10 @@ export async function parsed<S extends z.ZodType>(res: Response, schema: S, stat
   const text = await res.text();
   expect(res.status, text).toBe(status);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  return schema.parse(JSON.parse(text));
+  const json: unknown = JSON.parse(text);
+  const request = asked.get(res);
+  if (request) expect(undocumented(request.method, request.path, res.status, json), "the answer as the OpenAPI document describes it").toEqual([]);
+  return schema.parse(json);
 }
 
 /** Posts a batch that must be answered 200; returns the parsed response. */

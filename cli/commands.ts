@@ -1,0 +1,291 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { backoffDelay, sleep } from "../bridge/backoff";
+import {
+  EVENTS_PAGE,
+  eventsPage,
+  formatIssues,
+  healthResponse,
+  liveFrame,
+  locationName,
+  locationsResponse,
+  rebuildResponse,
+  rulesBody,
+  rulesResponse,
+  statsResponse,
+  type LogEvent,
+} from "../protocol";
+import { CliFailure, type ApiClient } from "./api";
+import { UsageError } from "./config";
+import { eventLine, fixed, keyValues, table } from "./output";
+
+/** What a command gets: its positionals and flags, the client, and where to write. */
+export interface CommandContext {
+  args: string[];
+  flags: Record<string, string | boolean | undefined>;
+  api: ApiClient;
+  json: boolean;
+  out: (text: string) => void;
+  /** Aborted on SIGINT/SIGTERM (ends `events --follow`). */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  usage: string;
+  summary: string;
+  /** Extra help below the usage line. */
+  details?: string;
+  /** Positional arguments it takes at most (a stray one is a usage error). */
+  maxArgs: number;
+  /** Flags of this command (besides the global ones), as node:util parseArgs options. */
+  options?: Record<string, { type: "string" | "boolean"; short?: string }>;
+  run(ctx: CommandContext): Promise<void>;
+}
+
+const location = (value: string | undefined): string => {
+  if (value === undefined) throw new UsageError("missing <location>");
+  const parsed = locationName.safeParse(value);
+  if (!parsed.success) throw new UsageError(`<location> ${JSON.stringify(value)}: ${formatIssues(parsed.error).join("; ")}`);
+  return parsed.data;
+};
+
+const count = (name: string, value: string | boolean | undefined, min: number, max: number): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  return n;
+};
+
+const path = (loc: string, rest = "") => `/api/v1/locations/${encodeURIComponent(loc)}${rest}`;
+
+/** GET /api/v1/locations, paged by `next` when the worker pages it (a worker without paging answers in one page). */
+const locationsPage = locationsResponse.extend({ next: z.string().nullable().optional() });
+
+const printEvents = (ctx: CommandContext, events: LogEvent[]) => {
+  for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
+};
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Pages GET …/events after `after` up to `upTo`, printing each entry; returns the last seq printed. */
+async function printRange(ctx: CommandContext, loc: string, after: number, upTo: number): Promise<number> {
+  let last = after;
+  while (last < upTo) {
+    const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${last}&limit=${EVENTS_PAGE.maxLimit}`), eventsPage);
+    if (page.events.length === 0) break;
+    printEvents(ctx, page.events);
+    last = page.events.at(-1)!.seq;
+  }
+  return last;
+}
+
+/** Follows the live socket, printing every event after `after` once, reconnecting with `?since=` the last seq shown. */
+async function follow(ctx: CommandContext, loc: string, after: number | undefined): Promise<void> {
+  if (typeof WebSocket === "undefined") throw new CliFailure("--follow needs Node 22 or later (a built-in WebSocket)");
+  let last = after;
+  let attempt = 0;
+  // Node's WebSocket does not hold the event loop open while it connects: without this, a reconnect
+  // attempt to a worker that is down could let the process exit mid-follow.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    while (!ctx.signal.aborted) {
+      /** Set by a `resync` frame: the socket would not send so long a backlog; page it over HTTP, then resume. */
+      let resyncTo: number | null = null;
+      const url = new URL(ctx.api.socketUrl(path(loc, "/live")));
+      if (last !== undefined) url.searchParams.set("since", String(last));
+      const outcome = await new Promise<{ opened: boolean; reason: string }>((resolve) => {
+        // Node's WebSocket takes headers as a non-standard option; the viewer token goes there when set.
+        const ws = new WebSocket(url, { headers: ctx.api.readHeaders() } as unknown as string[]);
+        let opened = false;
+        // Node's WebSocket reports a refused connection with "error" and no "close": either ends this attempt.
+        const finish = (reason: string) => {
+          clearTimeout(connecting);
+          ctx.signal.removeEventListener("abort", stop);
+          resolve({ opened, reason });
+        };
+        const stop = () => {
+          ws.close(1000);
+          finish("closed by the user");
+        };
+        ctx.signal.addEventListener("abort", stop, { once: true });
+        // A handshake that hangs (a worker half up) is given up and retried.
+        const connecting = setTimeout(() => {
+          ws.close();
+          finish("timed out connecting");
+        }, CONNECT_TIMEOUT_MS);
+        ws.addEventListener("open", () => {
+          clearTimeout(connecting);
+          opened = true;
+          attempt = 0;
+        });
+        ws.addEventListener("message", (m) => {
+          let frame;
+          try {
+            frame = liveFrame.parse(JSON.parse(String(m.data)));
+          } catch (e) {
+            process.stderr.write(`happy-hub: ignored a frame that breaks the contract: ${e instanceof z.ZodError ? formatIssues(e).join("; ") : (e as Error).message}\n`);
+            return;
+          }
+          if (frame.type === "window") return;
+          if (frame.type === "resync") {
+            resyncTo = frame.head;
+            ws.close(1000);
+            finish("too far behind for a backlog");
+            return;
+          }
+          // The snapshot's recent entries start a tail when no --after was given; afterwards only new seqs print.
+          const events = frame.type === "snapshot" ? (last === undefined ? frame.recent.slice(-10) : []) : frame.events;
+          const fresh = events.filter((e) => last === undefined || e.seq > last);
+          printEvents(ctx, fresh);
+          if (fresh.length > 0) last = fresh.at(-1)!.seq;
+          else if (last === undefined) last = frame.head;
+        });
+        ws.addEventListener("close", (c) => finish(`closed ${c.code}${c.reason ? ` ${c.reason}` : ""}`));
+        ws.addEventListener("error", () => {
+          if (!opened) finish("could not connect");
+        });
+      });
+      if (ctx.signal.aborted) return;
+      if (resyncTo !== null && last !== undefined) {
+        last = await printRange(ctx, loc, last, resyncTo);
+        continue;
+      }
+      const wait = backoffDelay(attempt++, { minMs: 250, maxMs: 5_000 });
+      process.stderr.write(`happy-hub: live socket ${outcome.reason}; reconnecting in ${wait} ms after seq ${last ?? "-"}\n`);
+      await sleep(wait, ctx.signal);
+    }
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+/** The commands, one entry each: usage, help and behaviour in one place. */
+export const COMMANDS: Record<string, Command> = {
+  health: {
+    maxArgs: 0,
+    usage: "health",
+    summary: "check that the worker answers",
+    async run(ctx) {
+      const health = await ctx.api.request("GET", "/api/v1/health", healthResponse);
+      ctx.out(ctx.json ? JSON.stringify(health) : "ok");
+    },
+  },
+  locations: {
+    maxArgs: 0,
+    usage: "locations [--limit <n>]",
+    summary: "every location with its live hourly score",
+    details: "Pages through the list (--limit locations per request).",
+    options: { limit: { type: "string" } },
+    async run(ctx) {
+      const limit = count("limit", ctx.flags.limit, 1, 1000);
+      const all: z.output<typeof locationsPage>["locations"] = [];
+      let cursor: string | null | undefined;
+      do {
+        const query = new URLSearchParams();
+        if (limit !== undefined) query.set("limit", String(limit));
+        if (cursor) query.set("cursor", cursor);
+        const page = await ctx.api.request("GET", `/api/v1/locations${query.size ? `?${query}` : ""}`, locationsPage);
+        all.push(...page.locations);
+        cursor = page.next;
+      } while (cursor);
+      if (ctx.json) return ctx.out(JSON.stringify({ locations: all }));
+      if (all.length === 0) return ctx.out("no locations yet");
+      ctx.out(
+        table(
+          ["location", "head", "last event", "votes 1h", "score 1h", "devices 1h", "°C 1h", "% 1h"],
+          all.map((l) => [l.location, l.head, l.lastEventAt, l.window.votes, fixed(l.window.score, 3), l.window.devices, fixed(l.window.temperature, 1), fixed(l.window.humidity, 1)]),
+        ),
+      );
+    },
+  },
+  events: {
+    maxArgs: 1,
+    usage: "events <location> [--after <seq>] [--limit <n>] [--follow]",
+    summary: "a location's log; --follow tails the live socket",
+    details: `Without --follow: the entries after --after (default 0), --limit at most (default: up to the head).
+With --follow: the last 10 entries (or every entry after --after), then each new one as it is
+committed; a dropped socket reconnects and resumes after the last seq shown. Ctrl-C ends it.`,
+    options: { after: { type: "string" }, limit: { type: "string" }, follow: { type: "boolean", short: "f" } },
+    async run(ctx) {
+      const loc = location(ctx.args[0]);
+      const after = count("after", ctx.flags.after, 0, Number.MAX_SAFE_INTEGER);
+      const limit = count("limit", ctx.flags.limit, 1, Number.MAX_SAFE_INTEGER);
+      if (ctx.flags.follow) {
+        if (limit !== undefined) throw new UsageError("--limit does not go with --follow");
+        return follow(ctx, loc, after);
+      }
+      let next: number | null = after ?? 0;
+      let left = limit ?? Infinity;
+      const shown: LogEvent[] = [];
+      while (next !== null && left > 0) {
+        const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${next}&limit=${Math.min(left, EVENTS_PAGE.maxLimit)}`), eventsPage);
+        if (ctx.json) shown.push(...page.events);
+        else printEvents(ctx, page.events);
+        left -= page.events.length;
+        next = page.next;
+      }
+      if (ctx.json) ctx.out(JSON.stringify({ events: shown }));
+    },
+  },
+  rules: {
+    maxArgs: 3,
+    usage: "rules get <location> | rules set <location> [<file>]",
+    summary: "show or replace a location's rules",
+    details: `rules set reads {"rules":[…]} (or a bare array of rules) from <file>, or from stdin without one,
+checks it against the contract before sending, and replaces the location's rule set (admin token).`,
+    async run(ctx) {
+      const [action, loc, file, ...extra] = ctx.args;
+      if (action !== "get" && action !== "set") throw new UsageError(action === undefined ? "missing get or set" : `unknown rules action ${JSON.stringify(action)}: get or set`);
+      const name = location(loc);
+      let answer;
+      if (action === "get") {
+        if (file !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(file)}`);
+        answer = await ctx.api.request("GET", path(name, "/rules"), rulesResponse);
+      } else {
+        if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+        let text: string;
+        try {
+          text = readFileSync(file === undefined || file === "-" ? 0 : file, "utf8");
+        } catch (e) {
+          throw new CliFailure(`cannot read ${file ?? "stdin"}`, [(e as Error).message]);
+        }
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (e) {
+          throw new CliFailure(`${file ?? "stdin"} is not JSON`, [(e as Error).message]);
+        }
+        const body = rulesBody.safeParse(Array.isArray(json) ? { rules: json } : json);
+        if (!body.success) throw new CliFailure(`${file ?? "stdin"} is not a valid rule set (nothing was sent)`, formatIssues(body.error));
+        answer = await ctx.api.request("PUT", path(name, "/rules"), rulesResponse, { auth: "admin", body: body.data });
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      ctx.out(`${answer.location}: ${answer.seq === null ? "default rules" : `rules set at seq ${answer.seq}`}`);
+      ctx.out(
+        table(
+          ["id", "metric", "op", "threshold", "min samples", "raise", "clear"],
+          answer.rules.map((r) => [r.id, r.metric, r.op, r.threshold, r.minSamples, r.raise, r.clear]),
+        ),
+      );
+    },
+  },
+  rebuild: {
+    maxArgs: 1,
+    usage: "rebuild <location>",
+    summary: "rebuild a location's projections from its log (admin token)",
+    async run(ctx) {
+      const answer = await ctx.api.request("POST", path(location(ctx.args[0]), "/rebuild"), rebuildResponse, { auth: "admin" });
+      ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.location}: rebuilt from ${answer.events} events (${answer.rowsWritten} rows written)`);
+    },
+  },
+  stats: {
+    maxArgs: 1,
+    usage: "stats <location>",
+    summary: "writes since the location's object started (admin token)",
+    async run(ctx) {
+      const answer = await ctx.api.request("GET", path(location(ctx.args[0]), "/stats"), statsResponse, { auth: "admin" });
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      ctx.out(keyValues([["location", answer.location], ["appends", answer.appends], ["accepted", answer.accepted], ["duplicates", answer.duplicates], ["rows written", answer.rowsWritten]]));
+    },
+  },
+};

@@ -1,0 +1,235 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventsPage, locationsResponse, rebuildResponse, rulesResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
+import { freePort } from "../support/free-port";
+import { startLocalWorker, type LocalWorker } from "../support/local-worker";
+
+/**
+ * The operator's CLI as installed (`bin/happy-hub.mjs`, the bundled lib/cli.mjs)
+ * against the real worker under `wrangler dev`.
+ */
+const BIN = resolve(import.meta.dirname, "../../bin/happy-hub.mjs");
+let worker: LocalWorker;
+/** A working directory without .dev.vars (the repo's own must not leak in). */
+let cwd: string;
+
+beforeAll(async () => {
+  worker = await startLocalWorker();
+  cwd = mkdtempSync(join(tmpdir(), "happy-hub-cli-"));
+});
+afterAll(async () => {
+  await worker?.dispose();
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const baseEnv = (): NodeJS.ProcessEnv => {
+  const { ADMIN_TOKEN: _a, INGEST_TOKEN: _i, VIEWER_TOKEN: _v, HAPPY_HUB_URL: _u, ...rest } = process.env;
+  return { ...rest, HAPPY_HUB_URL: worker.url };
+};
+
+function start(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? cwd, env: options.env ?? baseEnv(), stdio: ["pipe", "pipe", "pipe"] });
+}
+
+function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<Run> {
+  const child = start(args, options);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  child.stdin!.end(options.input ?? "");
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+const admin = () => ({ ...baseEnv(), ADMIN_TOKEN: worker.adminToken });
+
+let counter = 0;
+const vote = (location: string): IngestEventInput => ({
+  id: `cli-${++counter}`,
+  deviceId: `dev-${counter % 3}`,
+  location,
+  occurredAt: new Date().toISOString(),
+  vote: ([1, 0.5, 0] as const)[counter % 3],
+  temperature: 21.5,
+});
+
+async function ingest(events: IngestEventInput[]): Promise<void> {
+  const res = await fetch(`${worker.url}/api/v1/ingest`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${worker.ingestToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ events }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  expect(((await res.json()) as { accepted: number }).accepted).toBe(events.length);
+}
+
+describe("happy-hub CLI", () => {
+  it("health, then locations: empty, then a table and JSON", async () => {
+    expect(await cli(["health"])).toEqual({ code: 0, stdout: "ok\n", stderr: "" });
+    expect(await cli(["locations"])).toEqual({ code: 0, stdout: "no locations yet\n", stderr: "" });
+
+    await ingest([vote("MTC"), vote("MTC"), vote("MTC"), vote("Lab 2")]);
+    const human = await cli(["locations"]);
+    expect(human.code, human.stderr).toBe(0);
+    const lines = human.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^location\s+head\s+last event\s+votes 1h\s+score 1h/);
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/)[0])).toEqual(expect.arrayContaining(["MTC", "Lab 2"]));
+
+    const json = await cli(["locations", "--json", "--limit", "1"]);
+    expect(json.code, json.stderr).toBe(0);
+    const body = locationsResponse.parse(JSON.parse(json.stdout));
+    expect(body.locations.map((l) => [l.location, l.head]).sort()).toEqual([["Lab 2", 1], ["MTC", 3]]);
+  });
+
+  it("events: the log as lines or JSON, from --after, at most --limit", async () => {
+    const all = await cli(["events", "MTC", "--json"]);
+    expect(all.code, all.stderr).toBe(0);
+    const events = eventsPage.shape.events.parse(JSON.parse(all.stdout).events);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+
+    const some = await cli(["events", "MTC", "--after", "1", "--limit", "1"]);
+    expect(some.code, some.stderr).toBe(0);
+    expect(some.stdout.trimEnd().split("\n")).toEqual([expect.stringMatching(/^\s+2\s+\S+Z\s+reading\s+dev-\d\s+vote=[01.5]+ temperature=21.5$/)]);
+  });
+
+  it("events --follow tails the live socket and resumes by seq across a worker restart", async () => {
+    const child = start(["events", "MTC", "--follow", "--json"]);
+    const seen: LogEvent[] = [];
+    let stderr = "";
+    let buffer = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) seen.push(eventsPage.shape.events.element.parse(JSON.parse(line)));
+    });
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      // The tail: the last entries already there. (The default rule may add alert and command entries to the log
+      // as votes arrive, so the expectation is the log itself: every seq once, in order.)
+      const logSeqs = async () => {
+        const res = await fetch(`${worker.url}/api/v1/locations/MTC/events?limit=1000`);
+        return eventsPage.parse(await res.json()).events.map((e) => e.seq);
+      };
+      const before = await logSeqs();
+      await expect.poll(() => seen.map((e) => e.seq), { timeout: 15_000 }).toEqual(before.slice(-10));
+      await ingest([vote("MTC"), vote("MTC")]);
+      const second = await logSeqs();
+      await expect.poll(() => seen.map((e) => e.seq), { timeout: 15_000 }).toEqual(second);
+
+      // The socket drops with the worker; what is committed meanwhile arrives after the reconnect, once.
+      await worker.stop();
+      await worker.restart();
+      await ingest([vote("MTC"), vote("MTC"), vote("MTC")]);
+      const third = await logSeqs();
+      expect(third.length).toBeGreaterThanOrEqual(second.length + 3);
+      await expect.poll(() => seen.map((e) => e.seq), { timeout: 30_000, message: `the CLI said: ${stderr}` }).toEqual(third);
+      expect(stderr).toMatch(new RegExp(`closed 1006; reconnecting in \\d+ ms after seq ${second.at(-1)}`));
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it("rules set from a file with the admin token of .dev.vars, rules get shows them; a bad file sends nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "happy-hub-cli-devvars-"));
+    try {
+      writeFileSync(join(dir, ".dev.vars"), `# local\nADMIN_TOKEN=${worker.adminToken}\n`);
+      const file = join(dir, "rules.json");
+      writeFileSync(file, JSON.stringify({ rules: [{ id: "too-hot", metric: "temperature", op: "above", threshold: 28, raise: "FAN" }] }));
+      const set = await cli(["rules", "set", "MTC", file, "--json"], { cwd: dir });
+      expect(set.code, set.stderr).toBe(0);
+      const answer = rulesResponse.parse(JSON.parse(set.stdout));
+      expect(answer.rules.map((r) => [r.id, r.raise, r.clear])).toEqual([["too-hot", "FAN", "OFF"]]);
+
+      const get = await cli(["rules", "get", "MTC"]);
+      expect(get.code, get.stderr).toBe(0);
+      expect(get.stdout).toContain(`MTC: rules set at seq ${answer.seq}`);
+      expect(get.stdout).toMatch(/too-hot\s+temperature\s+above\s+28\s+1\s+FAN\s+OFF/);
+
+      // From stdin, as a bare array, invalid: listed reasons, exit 1, nothing sent.
+      const bad = await cli(["rules", "set", "MTC"], { cwd: dir, input: JSON.stringify([{ id: "Bad Id", metric: "score", op: "below", threshold: 2 }]) });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("stdin is not a valid rule set (nothing was sent)");
+      expect(bad.stderr).toContain("  - rules.0.id: rule id may hold only lowercase letters");
+      expect(bad.stderr).toContain("  - rules.0.threshold: a score threshold must be between 0 and 1");
+      expect(rulesResponse.parse(JSON.parse((await cli(["rules", "get", "MTC", "--json"])).stdout)).seq).toBe(answer.seq);
+
+      // A flag wins over .dev.vars: a wrong token is the API's 401.
+      const wrong = await cli(["rules", "set", "MTC", file, "--admin-token", "nope"], { cwd: dir });
+      expect(wrong).toMatchObject({ code: 1, stderr: expect.stringContaining("PUT /api/v1/locations/MTC/rules: 401 invalid bearer token") });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rebuild and stats need the admin token and answer per the contract", async () => {
+    const without = await cli(["rebuild", "MTC"]);
+    expect(without).toMatchObject({ code: 1, stderr: "happy-hub: no admin token\n  - set ADMIN_TOKEN or pass --admin-token (locally, .dev.vars holds it)\n" });
+
+    const rebuild = await cli(["rebuild", "MTC", "--json"], { env: admin() });
+    expect(rebuild.code, rebuild.stderr).toBe(0);
+    const rebuilt = rebuildResponse.parse(JSON.parse(rebuild.stdout));
+    expect(rebuilt.location).toBe("MTC");
+    expect(rebuilt.events).toBeGreaterThanOrEqual(9);
+    expect((await cli(["rebuild", "MTC"], { env: admin() })).stdout).toMatch(/^MTC: rebuilt from \d+ events \(\d+ rows written\)\n$/);
+
+    const stats = await cli(["stats", "MTC", "--json"], { env: admin() });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(statsResponse.parse(JSON.parse(stats.stdout)).location).toBe("MTC");
+    expect((await cli(["stats", "MTC"], { env: admin() })).stdout).toMatch(/^location\s+MTC\nappends\s+\d+\naccepted\s+\d+\nduplicates\s+\d+\nrows written\s+\d+\n$/);
+  });
+
+  it("shows the API's error with its reasons, and a failure to connect, with exit 1", async () => {
+    const wrongPrefix = await cli(["health", "--url", `${worker.url}/api`]);
+    expect(wrongPrefix).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "happy-hub: GET /api/v1/health: 404 no route for GET /api/api/v1/health\n  - see the API reference in README.md\n",
+    });
+    // Not the API at all (the dashboard's page): said so, not parsed.
+    const notApi = await cli(["health", "--url", `${worker.url}/elsewhere`]);
+    expect(notApi).toMatchObject({ code: 1, stderr: expect.stringMatching(/^happy-hub: GET \/api\/v1\/health: the answer is not JSON \(is .* a happy-hub worker\?\)\n  - 200, content-type text\/html/) });
+    const closed = await freePort();
+    const nobody = await cli(["health", "--url", `http://127.0.0.1:${closed}`]);
+    expect(nobody).toMatchObject({ code: 1, stderr: `happy-hub: cannot reach http://127.0.0.1:${closed}\n  - ECONNREFUSED\n` });
+  });
+
+  it("usage: --help on every command (0); a missing or bad argument, an unknown command or flag (2)", async () => {
+    const help = await cli(["--help"]);
+    expect(help.code).toBe(0);
+    for (const command of ["health", "locations", "events", "rules", "rebuild", "stats"]) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
+      const own = await cli([command, "--help"]);
+      expect(own.code, command).toBe(0);
+      expect(own.stdout, command).toMatch(new RegExp(`^Usage: happy-hub ${command}`));
+    }
+    const usage: [string[], string][] = [
+      [[], "Usage: happy-hub <command>"],
+      [["nope"], 'unknown command "nope"'],
+      [["events"], "missing <location>"],
+      [["events", "a/b"], '<location> "a/b": location may hold only'],
+      [["events", "MTC", "--limit", "0"], "--limit must be an integer from 1"],
+      [["events", "MTC", "--follow", "--limit", "5"], "--limit does not go with --follow"],
+      [["stats", "MTC", "extra"], 'unexpected argument "extra"'],
+      [["rules", "drop", "MTC"], 'unknown rules action "drop"'],
+      [["locations", "--bogus"], "Unknown option '--bogus'"],
+      [["health", "--url", "ftp://x"], "must be an http(s) URL"],
+    ];
+    for (const [args, message] of usage) {
+      const run = await cli(args);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stdout + run.stderr, args.join(" ")).toContain(message);
+    }
+  });
+});

@@ -1,0 +1,175 @@
+import { z } from "zod";
+import {
+  alertsResponse,
+  devicesResponse,
+  fleetFrame,
+  hubFrame,
+  eventsPage,
+  healthResponse,
+  HOURLY_LIMITS,
+  INGEST_LIMITS,
+  ingestEvent,
+  ingestResponse,
+  liveFrame,
+  locationName,
+  locationResponse,
+  locationsResponse,
+  rebuildResponse,
+  rulesBody,
+  rulesResponse,
+  statsResponse,
+  hourlyResponse,
+  EVENTS_PAGE,
+} from "../protocol";
+import { eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
+import { RULES_BODY_LIMIT } from "./routes/locations";
+
+/**
+ * The API reference: one entry per route, turned into the OpenAPI document
+ * (`GET /api/v1/openapi.json`, rendered on `/api/docs`) by worker/openapi.ts.
+ * Schemas are the contract's own zod schemas; auth and the error answers they
+ * imply (400 for bad parameters or bodies, 401/503 for tokens, 413 for bodies)
+ * are added from the entry. test/workers/openapi.test.ts fails when a route of
+ * the app has no entry here (or an entry no route).
+ */
+export interface ApiRoute {
+  method: "get" | "post" | "put" | "delete" | "patch";
+  /** OpenAPI style: `{param}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Which bearer token the route requires. */
+  auth: "none" | "ingest" | "admin";
+  /** Path parameters, by name. */
+  params?: Record<string, z.ZodType>;
+  /** The query's schema (an object of string fields, as parsed by the route). */
+  query?: z.ZodType;
+  /** JSON request body. */
+  body?: z.ZodType;
+  /** Largest body the route reads (documents its 413). */
+  maxBodyBytes?: number;
+  /** The success answer: a JSON body, or another status and content type. */
+  response: z.ZodType | { status: number; description: string; contentType?: string; schema?: z.ZodType };
+  /** Further error statuses the route answers, with when. */
+  errors?: Record<number, string>;
+}
+
+const location = { location: locationName };
+const NOT_FOUND_NOTE = "Every location exists (empty until its first event): reads of an unknown name answer an empty location, not 404.";
+
+export const API_ROUTES: ApiRoute[] = [
+  { method: "get", path: "/api/v1/health", tag: "service", summary: "The worker answers", auth: "none", response: healthResponse },
+  {
+    method: "get",
+    path: "/api/v1/openapi.json",
+    tag: "service",
+    summary: "This document (OpenAPI 3.1)",
+    auth: "none",
+    response: { status: 200, description: "The OpenAPI document", schema: z.record(z.string(), z.unknown()) },
+  },
+  {
+    method: "get",
+    path: "/api/docs",
+    tag: "service",
+    summary: "A page to read this document and try requests",
+    auth: "none",
+    response: { status: 200, description: "HTML page", contentType: "text/html" },
+  },
+  {
+    method: "post",
+    path: "/api/v1/ingest",
+    tag: "ingest",
+    summary: "Append a batch of device events",
+    description: `The bridge's door. ${INGEST_LIMITS.minEvents}–${INGEST_LIMITS.maxEvents} events per request. Invalid events are listed in \`rejected\` and stored nowhere; the others are stored exactly once per (location, device, id): a repeat counts as a duplicate, and a repeat with other readings is also listed in \`conflicts\` (the first stored wins). accepted + duplicates + rejected = events.`,
+    auth: "ingest",
+    body: z.object({ events: z.array(ingestEvent).min(INGEST_LIMITS.minEvents).max(INGEST_LIMITS.maxEvents) }),
+    maxBodyBytes: INGEST_LIMITS.maxBodyBytes,
+    response: ingestResponse,
+  },
+  {
+    method: "get",
+    path: "/api/v1/locations",
+    tag: "read",
+    summary: "The fleet view: every location's summary, by name, paged",
+    description: "One call to the fleet object (never to every location). `next` is the cursor of the following page, null on the last.",
+    auth: "none",
+    query: locationsQuery,
+    response: locationsResponse,
+  },
+  {
+    method: "get",
+    path: "/api/v1/fleet/live",
+    tag: "read",
+    summary: "Live WebSocket of the whole fleet",
+    description:
+      "Upgrade to a WebSocket: `snapshot` frames (`part` of `parts`, each at most 1,000,000 bytes) with every location's summary, then a `changes` frame per burst of changed summaries (coalesced ~250 ms). Read-only: send `ping` (answered `pong`); anything else closes it with 1008.",
+    auth: "none",
+    response: { status: 101, description: "Switching to a WebSocket carrying fleet frames", schema: fleetFrame },
+    errors: { 426: "Not a WebSocket upgrade request" },
+  },
+  { method: "get", path: "/api/v1/locations/{location}", tag: "read", summary: "A location's head and live hourly score", description: NOT_FOUND_NOTE, auth: "none", params: location, response: locationResponse },
+  {
+    method: "get",
+    path: "/api/v1/locations/{location}/hourly",
+    tag: "read",
+    summary: "Hourly history",
+    description: `\`from\`/\`to\` (ISO 8601 or epoch ms) are widened to whole UTC hours; default: the ${HOURLY_LIMITS.defaultHours} hours ending with the current one; at most ${HOURLY_LIMITS.maxHours} hours.`,
+    auth: "none",
+    params: location,
+    query: hourlyQuery(0),
+    response: hourlyResponse,
+  },
+  {
+    method: "get",
+    path: "/api/v1/locations/{location}/events",
+    tag: "read",
+    summary: "A page of the location's log",
+    description: `Entries with seq > \`after\`, oldest first, \`limit\` at most (default ${EVENTS_PAGE.defaultLimit}, max ${EVENTS_PAGE.maxLimit}); \`next\` is the \`after\` of the next page, null at the head.`,
+    auth: "none",
+    params: location,
+    query: eventsQuery,
+    response: eventsPage,
+  },
+  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "none", params: location, response: devicesResponse },
+  {
+    method: "get",
+    path: "/api/v1/locations/{location}/live",
+    tag: "read",
+    summary: "Live WebSocket",
+    description:
+      "Upgrade to a WebSocket. The first frame is a `snapshot`; each committed batch follows as `events` frames (each under 1 MiB), and a `window` frame whenever the window ages with no new event. With `since`, the entries after that seq follow the snapshot as `events` frames, so a reconnecting client misses nothing; more than 1,000 behind, a `resync` frame comes instead (page `/events` or start fresh). The socket is read-only: send `ping` to keep it alive (answered `pong`); anything else closes it with 1008. Beyond MAX_SOCKETS_PER_LOCATION open sockets a new one is closed with 1013. Frames: see the `x-frames` schema of the 101 answer.",
+    auth: "none",
+    params: location,
+    query: liveQuery,
+    response: { status: 101, description: "Switching to a WebSocket carrying live frames", schema: liveFrame },
+    errors: { 426: "Not a WebSocket upgrade request" },
+  },
+  { method: "get", path: "/api/v1/locations/{location}/rules", tag: "actions", summary: "The rules in force", auth: "none", params: location, response: rulesResponse },
+  {
+    method: "put",
+    path: "/api/v1/locations/{location}/rules",
+    tag: "actions",
+    summary: "Replace the rule set",
+    description: "The complete rule set; an empty array removes every rule (alerts they raised are cleared).",
+    auth: "admin",
+    params: location,
+    body: rulesBody,
+    maxBodyBytes: RULES_BODY_LIMIT,
+    response: rulesResponse,
+  },
+  { method: "get", path: "/api/v1/locations/{location}/alerts", tag: "actions", summary: "Alerts raised and not cleared", auth: "none", params: location, response: alertsResponse },
+  { method: "post", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "Rebuild every projection from the log", auth: "admin", params: location, response: rebuildResponse },
+  { method: "get", path: "/api/v1/locations/{location}/stats", tag: "admin", summary: "Writes since the location's object started", auth: "admin", params: location, response: statsResponse },
+  {
+    method: "get",
+    path: "/api/v1/commands/live",
+    tag: "bridge",
+    summary: "The bridge's commands socket",
+    description:
+      "Upgrade to a WebSocket to the commands hub. The hub says `hello` (its epoch); the bridge sends `resume` (its name, epoch, cursor); the hub answers `resumed` (active or standby) and sends every pending command after the cursor, then each new one as `commands` frames. The bridge reports `delivered`; the hub answers `recorded`. Frames: protocol/command-hub.ts; the 101 answer's schema lists the hub's.",
+    auth: "ingest",
+    response: { status: 101, description: "Switching to the commands WebSocket", schema: hubFrame },
+    errors: { 426: "Not a WebSocket upgrade request" },
+  },
+];
