@@ -13,14 +13,26 @@
  *   (Locally, 200 concurrent ingests queue in the runtime whether or not the
  *   fleet is involved: most of this is the ingests' own wait.)
  *
- * Figures that need other parts of the system are left as null with the
- * reason: worker requests per idle minute (the pushed command channel) and
- * sad-vote → device command latency (the bridge on it).
+ * - with a bridge on an embedded broker (its commands socket open) and the
+ *   fleet socket still open: worker requests during an idle window (wrangler
+ *   dev logs one line per request; counted), and the locations' alarms in
+ *   that window (from their stats: the minute their readings age, nothing
+ *   else);
+ * - sad-vote → device command latency: a device publishes three sad votes
+ *   over MQTT; timed from the broker's PUBACK of the third to the "ON" on its
+ *   devicebound topic (bridge → worker → location → rule → commands hub →
+ *   bridge → broker → device).
  *
- *   npm run bench:fleet [-- --locations 200 --rounds 100]
+ *   npm run bench:fleet [-- --locations 200 --rounds 100 --idle-seconds 60 --command-rounds 20]
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fleetFrame, type FleetSummary, type IngestEventInput, type IngestResponse } from "../protocol";
+import { fleetFrame, statsResponse, type FleetSummary, type IngestEventInput, type IngestResponse } from "../protocol";
+import { startEmbeddedBroker } from "../scripts/lib/embedded-broker";
+import { spawnBridge, startTestDevice, waitFor, waitHealthy } from "../test/node/bridge-harness";
+import { freePort } from "../test/support/free-port";
 import { startLocalWorker } from "../test/support/local-worker";
 import { percentile, report } from "./lib/report";
 
@@ -28,10 +40,14 @@ const { values: args } = parseArgs({
   options: {
     locations: { type: "string", default: "200" },
     rounds: { type: "string", default: "100" },
+    "idle-seconds": { type: "string", default: "60" },
+    "command-rounds": { type: "string", default: "20" },
   },
 });
 const locationCount = Number(args.locations);
 const rounds = Number(args.rounds);
+const idleSeconds = Number(args["idle-seconds"]);
+const commandRounds = Number(args["command-rounds"]);
 
 const names = Array.from({ length: locationCount }, (_, i) => `Store ${String(i).padStart(3, "0")}`);
 let counter = 0;
@@ -45,8 +61,27 @@ const event = (location: string): IngestEventInput => ({
   humidity: 40,
 });
 
-const worker = await startLocalWorker();
+const worker = await startLocalWorker({ logLevel: "info" });
+const broker = await startEmbeddedBroker({ port: await freePort() });
+const bridgeState = mkdtempSync(join(tmpdir(), "bench-fleet-bridge-"));
+const bridgePort = await freePort();
+const bridge = spawnBridge({
+  MQTT_URL: broker.url,
+  MQTT_CLIENT_ID: `bench-fleet-${process.pid}`,
+  INGEST_URL: `${worker.url}/api/v1/ingest`,
+  INGEST_TOKEN: worker.ingestToken,
+  BRIDGE_STATE_DIR: bridgeState,
+  BRIDGE_HTTP_PORT: String(bridgePort),
+});
+/** wrangler dev's request lines (`[wrangler:info] GET /api/v1/… 200 OK (3ms)`). */
+const requestLines = () => worker.output().split("\n").filter((l) => /\[wrangler:info\] (GET|POST|PUT|DELETE|PATCH|HEAD) \//.test(l));
 try {
+  await waitHealthy(bridgePort, bridge);
+  await waitFor(
+    "the bridge's commands socket",
+    async () => ((await (await fetch(`http://127.0.0.1:${bridgePort}/healthz`)).json()) as { commands: { connected: boolean } }).commands.connected,
+    30_000,
+  );
   const ingest = async (events: IngestEventInput[]): Promise<IngestResponse> => {
     const response = await fetch(`${worker.url}/api/v1/ingest`, {
       method: "POST",
@@ -126,29 +161,63 @@ try {
   const burstDone = performance.now() - burstStart;
   const burstFrames = changeFrames - framesBefore;
 
+  // 3. Sad votes to a device's command, through the bridge.
+  const commandMs: number[] = [];
+  for (let r = 0; r < commandRounds; r++) {
+    const device = await startTestDevice(broker.url, `bench-led-${process.pid}-${r}`, names[r % names.length]!);
+    try {
+      const pubacked = await device.vote(0, 3);
+      await waitFor(`"ON" for round ${r}`, () => device.received.length > 0, 30_000, 2);
+      commandMs.push(device.received[0]!.at - pubacked);
+    } finally {
+      await device.client.endAsync();
+    }
+  }
+
+  // 4. Idle: nothing happens; the bridge's commands socket and the overview's fleet socket stay open.
+  const alarmsOf = async () =>
+    Promise.all(
+      names.map(async (n) => {
+        const res = await fetch(`${worker.url}/api/v1/locations/${encodeURIComponent(n)}/stats`, { headers: { authorization: `Bearer ${worker.adminToken}` } });
+        return statsResponse.parse(await res.json()).alarms;
+      }),
+    );
+  const alarmsBefore = await alarmsOf();
+  await new Promise((r) => setTimeout(r, 2_000)); // let the stats requests' lines land before the window
+  const linesBefore = requestLines().length;
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  const idleLines = requestLines().slice(linesBefore);
+  const alarmsAfter = await alarmsOf();
+  const idleAlarms = alarmsAfter.reduce((n, a, i) => n + a - alarmsBefore[i]!, 0);
   socket.close(1000);
 
   const rows = [
     { measure: "overview update, ingest start → fleet frame", unit: "ms", p50: percentile(fromStart, 50), p99: percentile(fromStart, 99), max: Math.max(...fromStart), n: fromStart.length },
     { measure: "overview update, ingest answer → fleet frame", unit: "ms", p50: percentile(fromAnswer, 50), p99: percentile(fromAnswer, 99), max: Math.max(...fromAnswer), n: fromAnswer.length },
     { measure: `burst of ${names.length} at once: each ingest start → fleet frame`, unit: "ms", p50: percentile(perLocation, 50), p99: percentile(perLocation, 99), max: Math.max(...perLocation), n: perLocation.length },
+    { measure: "sad vote (3rd PUBACK) → device command", unit: "ms", p50: percentile(commandMs, 50), p99: percentile(commandMs, 99), max: Math.max(...commandMs), n: commandMs.length },
+    { measure: `idle ${idleSeconds} s: worker requests per minute`, unit: "req/min", p50: (idleLines.length * 60) / idleSeconds, p99: NaN, max: NaN, n: idleLines.length },
+    { measure: `idle ${idleSeconds} s: location alarms per minute (window aging)`, unit: "alarms/min", p50: (idleAlarms * 60) / idleSeconds, p99: NaN, max: NaN, n: idleAlarms },
   ];
   report("fleet", rows, {
     locations: names.length,
     rounds,
     burstFrames,
     burstMs: burstDone,
-    pending: {
-      workerRequestsPerIdleMinute: { value: null, reason: "needs the pushed command channel (the bridge's keep-alive) to count an idle bridge's requests" },
-      sadVoteToCommandMs: { value: null, reason: "needs the pushed command channel: measured from an MQTT vote to the device's command topic" },
-    },
+    idleSeconds,
+    idleRequestLines: idleLines,
+    idleAlarms,
+    commandRounds,
   });
   console.log(`burst: ${names.length} locations in ${burstFrames} changes frame(s), ${burstDone.toFixed(0)} ms from the first ingest sent to the last change seen`);
-  console.log("worker requests per idle minute: not measured here (needs the pushed command channel)");
-  console.log("sad-vote → device command latency: not measured here (needs the pushed command channel)");
+  console.log(`idle ${idleSeconds} s: ${idleLines.length} worker request(s)${idleLines.length ? `:\n${idleLines.join("\n")}` : ""}; ${idleAlarms} location alarm(s)`);
 } catch (error) {
   console.error(worker.output().split("\n").filter((l) => /error|fail/i.test(l)).slice(-20).join("\n"));
+  console.error(bridge.output().split("\n").slice(-20).join("\n"));
   throw error;
 } finally {
+  await bridge.kill("SIGTERM");
+  await broker.stop();
   await worker.dispose();
+  rmSync(bridgeState, { recursive: true, force: true });
 }

@@ -52,18 +52,20 @@ export function deviceWindows(minutes: Iterable<MinuteBucket>, now: number, devi
 
 export const alertKey = (ruleId: string, deviceId: string): string => `${ruleId}\u0000${deviceId}`;
 
+/** What an alert change was judged on: the rule and the device's window. */
+export interface Judgement {
+  ruleId: string;
+  deviceId: string;
+  metric: Rule["metric"];
+  op: Rule["op"];
+  threshold: number;
+  value: number | null;
+  samples: number;
+}
+
 /** An alert decision or the command it issues, before it gets its log seq and id. */
 export type Action =
-  | {
-      type: "alert-raised" | "alert-cleared";
-      ruleId: string;
-      deviceId: string;
-      metric: Rule["metric"];
-      op: Rule["op"];
-      threshold: number;
-      value: number | null;
-      samples: number;
-    }
+  | (Judgement & { type: "alert-raised" | "alert-cleared" })
   | { type: "command-issued"; deviceId: string; payload: string; ruleId: string; causeIndex: number };
 
 /** A device's tally over `rule`'s window: how `judge` reads the windows. */

@@ -14,6 +14,7 @@ import {
 } from "../protocol";
 import { isoString } from "../protocol/time";
 import { forwardRetryMs, handOut, leaseEnd, type QueuedCommand } from "../domain/command-hub";
+import { answerClose, closeAfterError } from "./location/live-sockets";
 import { migrate } from "./migrations";
 
 /** The one hub's name. */
@@ -186,20 +187,12 @@ export class CommandHub extends DurableObject<Env> {
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     this.left(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 || code === 1015 ? CLOSE.normal : code, reason);
-    } catch {
-      // Already closed on our side.
-    }
+    answerClose(ws, code, reason);
   }
 
   override webSocketError(ws: WebSocket): void {
     this.left(ws);
-    try {
-      ws.close(1011, "socket error");
-    } catch {
-      // Already gone.
-    }
+    closeAfterError(ws);
   }
 
   /**

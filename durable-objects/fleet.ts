@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE, fleetFrameTexts, fleetSummary, supersedes, type FleetSummary } from "../protocol";
 import { migrate, type Migration } from "./migrations";
-import { closeCodeFor, enablePingAutoResponse } from "./location/live-sockets";
+import { answerClose, closeAfterError, enablePingAutoResponse } from "./location/live-sockets";
 
 /** The one Fleet instance's name (see docs/ARCHITECTURE.md for why one is enough). */
 export const FLEET_NAME = "fleet";
@@ -165,19 +165,11 @@ export class Fleet extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    try {
-      ws.close(closeCodeFor(code), reason);
-    } catch {
-      // Already closed on our side: nothing left to answer.
-    }
+    answerClose(ws, code, reason);
   }
 
   override webSocketError(ws: WebSocket): void {
-    try {
-      ws.close(1011, "socket error");
-    } catch {
-      // The socket is already gone.
-    }
+    closeAfterError(ws);
   }
 
   private openSockets(): WebSocket[] {

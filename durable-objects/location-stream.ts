@@ -19,7 +19,8 @@ import {
   LIVE_TAG,
   backlogFrames,
   broadcast,
-  closeCodeFor,
+  answerClose,
+  closeAfterError,
   enablePingAutoResponse,
   eventsFrames,
   sendFrame,
@@ -279,19 +280,11 @@ export class LocationStream extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    try {
-      ws.close(closeCodeFor(code), reason);
-    } catch {
-      // Already closed on our side: nothing left to answer.
-    }
+    answerClose(ws, code, reason);
   }
 
   override webSocketError(ws: WebSocket): void {
-    try {
-      ws.close(1011, "socket error");
-    } catch {
-      // The socket is already gone.
-    }
+    closeAfterError(ws);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Rule } from "../../protocol/actions";
 import type { Readings } from "../../protocol/readings";
+import type { Judgement } from "../rules";
 
 /**
  * A location's log entries as the decider sees them: typed data with epoch-ms
@@ -16,15 +17,6 @@ interface Base {
 
 export type ReadingEntry = Base & Readings & { type: "reading"; deviceId: string; properties?: Record<string, string> };
 export type RulesSetEntry = Base & { type: "rules-set"; rules: Rule[] };
-export interface Judgement {
-  ruleId: string;
-  deviceId: string;
-  metric: Rule["metric"];
-  op: Rule["op"];
-  threshold: number;
-  value: number | null;
-  samples: number;
-}
 export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-cleared" };
 export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
 export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };

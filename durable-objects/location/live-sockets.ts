@@ -95,6 +95,24 @@ export function* backlogFrames(
 }
 
 /** Codes a peer may report but no endpoint may send: answer them with a normal close. */
-export function closeCodeFor(code: number): number {
+function closeCodeFor(code: number): number {
   return code === 1005 || code === 1006 || code === 1015 ? CLOSE.normal : code;
+}
+
+/** Answers a peer's close (a hibernatable socket's `webSocketClose`), with a code an endpoint may send. */
+export function answerClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(closeCodeFor(code), reason);
+  } catch {
+    // Already closed on our side: nothing left to answer.
+  }
+}
+
+/** Closes a socket that failed (a hibernatable socket's `webSocketError`). */
+export function closeAfterError(ws: WebSocket): void {
+  try {
+    ws.close(1011, "socket error");
+  } catch {
+    // The socket is already gone.
+  }
 }
