@@ -8,6 +8,7 @@ import {
   healthResponse,
   liveFrame,
   locationName,
+  LOCATIONS_PAGE,
   locationsResponse,
   rebuildResponse,
   rulesBody,
@@ -58,8 +59,6 @@ const count = (name: string, value: string | boolean | undefined, min: number, m
 
 const path = (loc: string, rest = "") => `/api/v1/locations/${encodeURIComponent(loc)}${rest}`;
 
-/** GET /api/v1/locations, paged by `next` when the worker pages it (a worker without paging answers in one page). */
-const locationsPage = locationsResponse.extend({ next: z.string().nullable().optional() });
 
 const printEvents = (ctx: CommandContext, events: LogEvent[]) => {
   for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
@@ -173,27 +172,28 @@ export const COMMANDS: Record<string, Command> = {
   locations: {
     maxArgs: 0,
     usage: "locations [--limit <n>]",
-    summary: "every location with its live hourly score",
-    details: "Pages through the list (--limit locations per request).",
+    summary: "every location with its live hourly score and alerts",
+    details: `Pages through the fleet view (--limit locations per request, 1–${LOCATIONS_PAGE.maxLimit}); --json prints
+the whole list as one page of the API's shape ({"locations":[…],"next":null}).`,
     options: { limit: { type: "string" } },
     async run(ctx) {
-      const limit = count("limit", ctx.flags.limit, 1, 1000);
-      const all: z.output<typeof locationsPage>["locations"] = [];
+      const limit = count("limit", ctx.flags.limit, 1, LOCATIONS_PAGE.maxLimit);
+      const all: z.output<typeof locationsResponse>["locations"] = [];
       let cursor: string | null | undefined;
       do {
         const query = new URLSearchParams();
         if (limit !== undefined) query.set("limit", String(limit));
         if (cursor) query.set("cursor", cursor);
-        const page = await ctx.api.request("GET", `/api/v1/locations${query.size ? `?${query}` : ""}`, locationsPage);
+        const page = await ctx.api.request("GET", `/api/v1/locations${query.size ? `?${query}` : ""}`, locationsResponse);
         all.push(...page.locations);
         cursor = page.next;
       } while (cursor);
-      if (ctx.json) return ctx.out(JSON.stringify({ locations: all }));
+      if (ctx.json) return ctx.out(JSON.stringify({ locations: all, next: null }));
       if (all.length === 0) return ctx.out("no locations yet");
       ctx.out(
         table(
-          ["location", "head", "last event", "votes 1h", "score 1h", "devices 1h", "°C 1h", "% 1h"],
-          all.map((l) => [l.location, l.head, l.lastEventAt, l.window.votes, fixed(l.window.score, 3), l.window.devices, fixed(l.window.temperature, 1), fixed(l.window.humidity, 1)]),
+          ["location", "head", "last event", "votes 1h", "score 1h", "devices 1h", "°C 1h", "% 1h", "alerts"],
+          all.map((l) => [l.location, l.head, l.lastEventAt, l.window.votes, fixed(l.window.score, 3), l.window.devices, fixed(l.window.temperature, 1), fixed(l.window.humidity, 1), l.alerts]),
         ),
       );
     },

@@ -5,6 +5,7 @@ import {
 } from "./chunks/chunk-XONRZW4J.mjs";
 import {
   EVENTS_PAGE,
+  LOCATIONS_PAGE,
   errorBody,
   eventsPage,
   formatIssues,
@@ -16,7 +17,7 @@ import {
   rulesBody,
   rulesResponse,
   statsResponse
-} from "./chunks/chunk-WGQ4Y6ZM.mjs";
+} from "./chunks/chunk-NQ7SDLYK.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -182,7 +183,6 @@ var count = (name, value, min, max) => {
   return n;
 };
 var path = (loc, rest = "") => `/api/v1/locations/${encodeURIComponent(loc)}${rest}`;
-var locationsPage = locationsResponse.extend({ next: z2.string().nullable().optional() });
 var printEvents = (ctx, events) => {
   for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
 };
@@ -284,27 +284,28 @@ var COMMANDS = {
   locations: {
     maxArgs: 0,
     usage: "locations [--limit <n>]",
-    summary: "every location with its live hourly score",
-    details: "Pages through the list (--limit locations per request).",
+    summary: "every location with its live hourly score and alerts",
+    details: `Pages through the fleet view (--limit locations per request, 1\u2013${LOCATIONS_PAGE.maxLimit}); --json prints
+the whole list as one page of the API's shape ({"locations":[\u2026],"next":null}).`,
     options: { limit: { type: "string" } },
     async run(ctx) {
-      const limit = count("limit", ctx.flags.limit, 1, 1e3);
+      const limit = count("limit", ctx.flags.limit, 1, LOCATIONS_PAGE.maxLimit);
       const all = [];
       let cursor;
       do {
         const query = new URLSearchParams();
         if (limit !== void 0) query.set("limit", String(limit));
         if (cursor) query.set("cursor", cursor);
-        const page = await ctx.api.request("GET", `/api/v1/locations${query.size ? `?${query}` : ""}`, locationsPage);
+        const page = await ctx.api.request("GET", `/api/v1/locations${query.size ? `?${query}` : ""}`, locationsResponse);
         all.push(...page.locations);
         cursor = page.next;
       } while (cursor);
-      if (ctx.json) return ctx.out(JSON.stringify({ locations: all }));
+      if (ctx.json) return ctx.out(JSON.stringify({ locations: all, next: null }));
       if (all.length === 0) return ctx.out("no locations yet");
       ctx.out(
         table(
-          ["location", "head", "last event", "votes 1h", "score 1h", "devices 1h", "\xB0C 1h", "% 1h"],
-          all.map((l) => [l.location, l.head, l.lastEventAt, l.window.votes, fixed(l.window.score, 3), l.window.devices, fixed(l.window.temperature, 1), fixed(l.window.humidity, 1)])
+          ["location", "head", "last event", "votes 1h", "score 1h", "devices 1h", "\xB0C 1h", "% 1h", "alerts"],
+          all.map((l) => [l.location, l.head, l.lastEventAt, l.window.votes, fixed(l.window.score, 3), l.window.devices, fixed(l.window.temperature, 1), fixed(l.window.humidity, 1), l.alerts])
         )
       );
     }

@@ -1,4 +1,10 @@
-/** The wire contract every part shares: one zod schema per message, types inferred from it. */
+/**
+ * The wire contract every part shares: one zod schema per message, types inferred from it.
+ *
+ * Building a zod schema is code that runs at import, which bundlers cannot drop: the dashboard
+ * (size-budgeted) imports values from the module that defines them (`protocol/live`, …), never
+ * from this index, so it carries only the schemas it uses.
+ */
 export * from "./ids";
 export * from "./time";
 export * from "./readings";

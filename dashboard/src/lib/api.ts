@@ -1,11 +1,7 @@
 import { z } from "zod";
-import {
-  eventsPage,
-  formatIssues,
-  hourlyResponse,
-  type HourlyResponse,
-  type LogEvent,
-} from "../../../protocol";
+import { eventsPage, type LogEvent } from "../../../protocol/events";
+import { formatIssues } from "../../../protocol/issues";
+import { hourlyResponse, type HourlyResponse } from "../../../protocol/read";
 import { readEvents } from "./frames";
 
 /** The read API as the dashboard uses it: every answer is checked against the contract before it is shown. */

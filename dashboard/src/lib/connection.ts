@@ -1,4 +1,4 @@
-import { PING } from "../../../protocol";
+import { PING } from "../../../protocol/live";
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
 import type { FrameResult } from "./frames";
 

@@ -1,4 +1,5 @@
-import { SNAPSHOT_RECENT, type LogEvent, type ReadingEvent, type ScoreWindow } from "../../../protocol";
+import { SNAPSHOT_RECENT } from "../../../protocol/live";
+import type { LogEvent, ReadingEvent, ScoreWindow } from "../../../protocol";
 import { isAction, type ActionEvent } from "./actions";
 import type { Frame } from "./frames";
 

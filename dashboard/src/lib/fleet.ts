@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { PONG, fleetChangesFrame, fleetSnapshotFrame, fleetSummary, formatIssues, supersedes, type FleetSummary } from "../../../protocol";
+import { fleetChangesFrame, fleetSnapshotFrame, fleetSummary, supersedes, type FleetSummary } from "../../../protocol/fleet";
+import { formatIssues } from "../../../protocol/issues";
+import { PONG } from "../../../protocol/live";
 import type { FrameResult } from "./frames";
 
 /** A fleet frame as the overview uses it: the summaries it could read. */

@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { PONG, eventsFrame, formatIssues, logEvent, resyncFrame, snapshotFrame, windowFrame, type LogEvent, type ScoreWindow } from "../../../protocol";
+import { logEvent, type LogEvent } from "../../../protocol/events";
+import { formatIssues } from "../../../protocol/issues";
+import { PONG, eventsFrame, resyncFrame, snapshotFrame, windowFrame } from "../../../protocol/live";
+import type { ScoreWindow } from "../../../protocol/read";
 
 /**
  * The live frames with their events left unparsed, so that one event the

@@ -1,4 +1,4 @@
-import { locationName } from "../../../protocol";
+import { locationName } from "../../../protocol/ids";
 
 export type Route = { view: "overview" } | { view: "location"; location: string } | { view: "missing"; path: string };
 

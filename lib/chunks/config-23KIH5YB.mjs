@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-FTR64IID.mjs";
-import "./chunk-WGQ4Y6ZM.mjs";
+} from "./chunk-GPMQ7YO4.mjs";
+import "./chunk-NQ7SDLYK.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-WGQ4Y6ZM.mjs";
+} from "./chunk-NQ7SDLYK.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

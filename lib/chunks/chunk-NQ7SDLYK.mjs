@@ -425,6 +425,7 @@ var fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
   alerts: z11.number().int().nonnegative()
 });
+var LOCATIONS_PAGE = { defaultLimit: 100, maxLimit: 500 };
 var locationsResponse = z11.object({
   locations: z11.array(fleetSummary),
   next: z11.string().min(1).nullable()
@@ -485,6 +486,7 @@ export {
   PING,
   PONG,
   liveFrame,
+  LOCATIONS_PAGE,
   locationsResponse,
   TELEMETRY_TOPIC_FILTER,
   SYSTEM_PROPERTIES,

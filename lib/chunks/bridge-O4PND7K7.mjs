@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-FTR64IID.mjs";
+} from "./chunk-GPMQ7YO4.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-WGQ4Y6ZM.mjs";
+} from "./chunk-NQ7SDLYK.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";
