@@ -10,3 +10,4 @@ export * from "./read";
 export * from "./live";
 export * from "./issues";
 export * from "./device-message";
+export * from "./access";
