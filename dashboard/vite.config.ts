@@ -1,7 +1,7 @@
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type Plugin } from "vite";
-import { SECURITY_HEADERS } from "../worker/middleware/security-headers";
+import { SECURITY_HEADERS } from "../worker/security-policy";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 
