@@ -19,22 +19,10 @@ interface Settings {
   ALLOWED_ORIGINS?: string;
 }
 
-/**
- * The `[[ratelimits]]` bindings of wrangler.toml, declared here too so the
- * worker compiles before `wrangler types` is run again; optional because a
- * deployment without them is simply not limited (worker/middleware/rate-limit.ts).
- */
-interface RateLimits {
-  /** Reads, sign-ins and socket upgrades, per client IP. */
-  READ_RATE_LIMIT?: RateLimit;
-  /** Ingest requests, per token. */
-  INGEST_RATE_LIMIT?: RateLimit;
-}
-
 declare global {
-  interface Env extends Secrets, Settings, RateLimits {}
+  interface Env extends Secrets, Settings {}
   namespace Cloudflare {
-    interface Env extends Secrets, Settings, RateLimits {}
+    interface Env extends Secrets, Settings {}
   }
 }
 

@@ -24,23 +24,20 @@ export const clientIp = (c: Context<AppEnv>): string => c.req.header("cf-connect
  * Counts each request against a Workers Rate Limiting binding and answers
  * 429 with `Retry-After` beyond its limit. The counters are per Cloudflare
  * location and eventually consistent: a guard against floods, not an exact
- * quota. A deployment without the binding is not limited.
+ * quota.
  *
  * @example app.get("/api/v1/locations", rateLimit({ binding: "READ_RATE_LIMIT", key: clientIp, retryAfterSeconds: 60, what: "reads" }), handler)
  */
 export const rateLimit = (options: RateLimitOptions) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const limiter = c.env[options.binding];
-    if (limiter) {
-      const { success } = await limiter.limit({ key: await options.key(c) });
-      if (!success) {
-        throw new ApiError(
-          429,
-          `too many ${options.what}`,
-          [`retry after ${options.retryAfterSeconds} s; the limits are the [[ratelimits]] bindings in wrangler.toml`],
-          { "Retry-After": String(options.retryAfterSeconds) },
-        );
-      }
+    const { success } = await c.env[options.binding].limit({ key: await options.key(c) });
+    if (!success) {
+      throw new ApiError(
+        429,
+        `too many ${options.what}`,
+        [`retry after ${options.retryAfterSeconds} s; the limits are the [[ratelimits]] bindings in wrangler.toml`],
+        { "Retry-After": String(options.retryAfterSeconds) },
+      );
     }
     await next();
   });
