@@ -179,6 +179,7 @@ describe("sessions: POST/GET/DELETE /api/v1/session", () => {
       [JSON.stringify({ token: "" }), 400, "invalid session body", ["token: token must not be empty"]],
       [JSON.stringify({ token: VIEWER_TOKEN, remember: true }), 400, "invalid session body", ['Unrecognized key: "remember"']],
       ["not json", 400, "body is not valid JSON"],
+      [JSON.stringify({ token: "x".repeat(5000) }), 413, "body is larger than 4096 bytes"],
     ];
     for (const [body, status, error, issues] of cases) {
       const res = await post(body);
