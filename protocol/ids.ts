@@ -40,6 +40,8 @@ export function scriptsOf(text: string): string[] {
 }
 
 const mixesScripts = (text: string): boolean => {
+  // Most names are ASCII: one script at most, and ingest checks one name per event.
+  if (/^[\x20-\x7e]*$/.test(text)) return false;
   const scripts = scriptsOf(text);
   return scripts.length > 1 && !ONE_WRITING_SYSTEM.some((system) => scripts.every((s) => system.includes(s)));
 };
