@@ -26,7 +26,13 @@ export default defineConfig({
                 SHARE_SECRET: "test-share-secret-0123456789abcdef",
                 MAX_SOCKETS_PER_LOCATION: "20",
               },
-              ratelimits: { TEST_TIGHT_RATE_LIMIT: { namespace_id: "9001", simple: { limit: 3, period: 60 } } },
+              // The pool's own limits are out of reach (a test file may read thousands of times a minute, all
+              // from one "address"); wrangler.toml's defaults apply under wrangler dev and in production.
+              ratelimits: {
+                READ_RATE_LIMIT: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
+                INGEST_RATE_LIMIT: { namespace_id: "1002", simple: { limit: 1_000_000, period: 10 } },
+                TEST_TIGHT_RATE_LIMIT: { namespace_id: "9001", simple: { limit: 3, period: 60 } },
+              },
             },
           }),
         ],
