@@ -7,7 +7,7 @@ import { viewerAccess, type ViewerAccessOptions } from "./middleware/viewer-acce
 
 /**
  * The guards of each kind of route, composed once so every route of a kind is
- * guarded alike. Defaults (wrangler.toml): 600 reads per IP per minute,
+ * guarded alike. Defaults (wrangler.toml): 3,000 reads per IP per minute,
  * 10,000 ingest requests per token per 10 s.
  */
 
