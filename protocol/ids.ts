@@ -12,9 +12,11 @@ const requiredString = (name: string) =>
 
 /**
  * Scripts a letter can belong to. A name whose letters come from two of them
- * (Cyrillic `МТС` beside Latin letters) looks like another name and is
- * refused; the exceptions are how languages are really written (Japanese
- * mixes Han, Hiragana and Katakana; Korean Hangul and Han).
+ * (Cyrillic `МТС` beside Latin letters) can look like another name and is
+ * refused. The combinations allowed are Unicode's "highly restrictive" level
+ * (UTS #39, 5.2): one script, or Latin with the scripts East Asian languages
+ * write together: Japanese (Han, Hiragana, Katakana), Chinese (Han,
+ * Bopomofo), Korean (Hangul, Han). So `Share 東京` is one name, `MТС` is not.
  */
 const SCRIPTS = [
   "Latin", "Cyrillic", "Greek", "Armenian", "Georgian", "Hebrew", "Arabic", "Syriac", "Thaana", "Devanagari",
@@ -23,9 +25,9 @@ const SCRIPTS = [
 ] as const;
 const SCRIPT_PATTERNS = SCRIPTS.map((name) => [name, new RegExp(`\\p{Script=${name}}`, "u")] as const);
 const ONE_WRITING_SYSTEM: readonly (readonly string[])[] = [
-  ["Han", "Hiragana", "Katakana"],
-  ["Han", "Hangul"],
-  ["Han", "Bopomofo"],
+  ["Latin", "Han", "Hiragana", "Katakana"],
+  ["Latin", "Han", "Bopomofo"],
+  ["Latin", "Han", "Hangul"],
 ];
 
 /** The scripts of the letters in `text` (digits, spaces and punctuation belong to none). */

@@ -22,9 +22,9 @@ describe("locationName", () => {
     expect(locationName.parse("e\u0301")).toBe("\u00e9");
   });
 
-  it("refuses letters from two scripts, except the ones written together (Japanese, Korean)", () => {
-    accepts(locationName, ["МТС", "Москва 2", "Αθήνα", "東京タワー とうきょう", "서울 本社", "القاهرة", "MTC-2.b"]);
-    rejects(locationName, ["MТС", "Mосква", "Αthens", "東京 Tower", "서울 とうきょう"]);
+  it("refuses letters from two scripts, except Unicode's highly restrictive sets (Latin with Japanese, Chinese or Korean)", () => {
+    accepts(locationName, ["МТС", "Москва 2", "Αθήνα", "東京タワー とうきょう", "서울 本社", "القاهرة", "MTC-2.b", "Share 東京", "Seoul 서울 本社", "台北 ㄅ Office"]);
+    rejects(locationName, ["MТС", "Mосква", "Αthens", "서울 とうきょう", "Москва 東京", "ㄅ かな", "Tel Aviv תל"]);
     expect(locationName.safeParse("MТС").error!.issues[0]!.message).toBe(
       "location mixes scripts (Latin and Cyrillic): a name that looks like another is refused; write it in one script",
     );
