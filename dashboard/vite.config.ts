@@ -1,8 +1,24 @@
 import { svelte } from "@sveltejs/vite-plugin-svelte";
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
+import { SECURITY_HEADERS } from "../worker/security-policy";
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/**
+ * Writes `_headers` next to the assets: the assets binding serves the
+ * dashboard without running the worker, and applies these headers to every
+ * file it serves. They are the worker's own SECURITY_HEADERS, so the page and
+ * the API carry one policy.
+ */
+const securityHeadersFile = (): Plugin => ({
+  name: "happy-hub-security-headers",
+  apply: "build",
+  generateBundle() {
+    const lines = Object.entries(SECURITY_HEADERS).map(([name, value]) => `  ${name}: ${value}`);
+    this.emitFile({ type: "asset", fileName: "_headers", source: ["/*", ...lines, ""].join("\n") });
+  },
+});
 
 /**
  * The dashboard builds into the worker's static assets (wrangler.toml
@@ -11,7 +27,7 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
  */
 export default defineConfig({
   root: here("."),
-  plugins: [svelte()],
+  plugins: [svelte(), securityHeadersFile()],
   build: {
     outDir: here("../dist/dashboard"),
     emptyOutDir: true,

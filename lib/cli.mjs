@@ -17,7 +17,7 @@ import {
   rulesBody,
   rulesResponse,
   statsResponse
-} from "./chunks/chunk-NQ7SDLYK.mjs";
+} from "./chunks/chunk-2YTRGXMC.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

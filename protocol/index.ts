@@ -18,3 +18,4 @@ export * from "./fleet";
 export * from "./issues";
 export * from "./device-message";
 export * from "./admin";
+export * from "./access";

@@ -195,7 +195,8 @@ say(`
   API            ${workerUrl}/api/v1/locations
   MQTT broker    ${mqttUrl}${broker ? " (embedded)" : ""}
   Bridge         http://127.0.0.1:${config.BRIDGE_HTTP_PORT}/metrics  ·  /healthz
-  Tokens         .dev.vars (INGEST_TOKEN for the bridge, ADMIN_TOKEN for rules and rebuilds)
+  Tokens         .dev.vars (INGEST_TOKEN for the bridge, ADMIN_TOKEN for rules, rebuilds and share links;
+                 reads are public until you add VIEWER_TOKEN)
   Logs           ${LOGS}/{worker,bridge${config.SIMULATE === "true" ? ",simulator" : ""}}.log
 
   Press a "sad" button:  npm run press -- sad --device door-mtc-1

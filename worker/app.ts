@@ -4,7 +4,9 @@ import { ApiError, handleError } from "./errors";
 import { commands } from "./routes/commands";
 import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
+import { securityHeaders } from "./middleware/security-headers";
 import { locations } from "./routes/locations";
+import { session } from "./routes/session";
 import { DOCS_CSP } from "./docs-csp";
 import { openApiDocument } from "./openapi";
 
@@ -13,6 +15,7 @@ let openApi: Record<string, unknown> | undefined;
 
 /** The worker's routes. Static assets (the dashboard) are served before this for every path but /api/*. */
 export const app = new Hono<AppEnv>()
+  .use(securityHeaders())
   .get("/api/v1/health", (c) => c.json({ ok: true }))
   .get("/api/v1/openapi.json", (c) => c.json((openApi ??= openApiDocument())))
   // The page itself is a static asset (npm run build puts it in dist/dashboard/api-docs); /api/* reaches the worker first.
@@ -26,6 +29,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/locations", locations)
   .route("/api/v1/commands", commands)
   .route("/api/v1/fleet", fleet)
+  .route("/api/v1/session", session)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);
   })

@@ -2,6 +2,11 @@ import { z } from "zod";
 import {
   alertsResponse,
   devicesResponse,
+  sessionBody,
+  sessionResponse,
+  sessionStatus,
+  shareBody,
+  shareResponse,
   fleetFrame,
   hubFrame,
   eventsPage,
@@ -39,8 +44,8 @@ export interface ApiRoute {
   tag: string;
   summary: string;
   description?: string;
-  /** Which bearer token the route requires. */
-  auth: "none" | "ingest" | "admin";
+  /** Which credential the route requires (`viewer`: a read, open while VIEWER_TOKEN is unset). */
+  auth: "none" | "viewer" | "ingest" | "admin";
   /** Path parameters, by name. */
   params?: Record<string, z.ZodType>;
   /** The query's schema (an object of string fields, as parsed by the route). */
@@ -93,7 +98,7 @@ export const API_ROUTES: ApiRoute[] = [
     tag: "read",
     summary: "The fleet view: every location's summary, by name, paged",
     description: "One call to the fleet object (never to every location). `next` is the cursor of the following page, null on the last.",
-    auth: "none",
+    auth: "viewer",
     query: locationsQuery,
     response: locationsResponse,
   },
@@ -104,18 +109,18 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Live WebSocket of the whole fleet",
     description:
       "Upgrade to a WebSocket: `snapshot` frames (`part` of `parts`, each at most 1,000,000 bytes) with every location's summary, then a `changes` frame per burst of changed summaries (coalesced ~250 ms). Read-only: send `ping` (answered `pong`); anything else closes it with 1008.",
-    auth: "none",
+    auth: "viewer",
     response: { status: 101, description: "Switching to a WebSocket carrying fleet frames", schema: fleetFrame },
     errors: { 426: "Not a WebSocket upgrade request" },
   },
-  { method: "get", path: "/api/v1/locations/{location}", tag: "read", summary: "A location's head and live hourly score", description: NOT_FOUND_NOTE, auth: "none", params: location, response: locationResponse },
+  { method: "get", path: "/api/v1/locations/{location}", tag: "read", summary: "A location's head and live hourly score", description: NOT_FOUND_NOTE, auth: "viewer", params: location, response: locationResponse },
   {
     method: "get",
     path: "/api/v1/locations/{location}/hourly",
     tag: "read",
     summary: "Hourly history",
     description: `\`from\`/\`to\` (ISO 8601 or epoch ms) are widened to whole UTC hours; default: the ${HOURLY_LIMITS.defaultHours} hours ending with the current one; at most ${HOURLY_LIMITS.maxHours} hours.`,
-    auth: "none",
+    auth: "viewer",
     params: location,
     query: hourlyQuery(0),
     response: hourlyResponse,
@@ -126,12 +131,12 @@ export const API_ROUTES: ApiRoute[] = [
     tag: "read",
     summary: "A page of the location's log",
     description: `Entries with seq > \`after\`, oldest first, \`limit\` at most (default ${EVENTS_PAGE.defaultLimit}, max ${EVENTS_PAGE.maxLimit}); \`next\` is the \`after\` of the next page, null at the head.`,
-    auth: "none",
+    auth: "viewer",
     params: location,
     query: eventsQuery,
     response: eventsPage,
   },
-  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "none", params: location, response: devicesResponse },
+  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "viewer", params: location, response: devicesResponse },
   {
     method: "get",
     path: "/api/v1/locations/{location}/live",
@@ -139,13 +144,13 @@ export const API_ROUTES: ApiRoute[] = [
     summary: "Live WebSocket",
     description:
       "Upgrade to a WebSocket. The first frame is a `snapshot`; each committed batch follows as `events` frames (each under 1 MiB), and a `window` frame whenever the window ages with no new event. With `since`, the entries after that seq follow the snapshot as `events` frames, so a reconnecting client misses nothing; more than 1,000 behind, a `resync` frame comes instead (page `/events` or start fresh). The socket is read-only: send `ping` to keep it alive (answered `pong`); anything else closes it with 1008. Beyond MAX_SOCKETS_PER_LOCATION open sockets a new one is closed with 1013. Frames: see the `x-frames` schema of the 101 answer.",
-    auth: "none",
+    auth: "viewer",
     params: location,
     query: liveQuery,
     response: { status: 101, description: "Switching to a WebSocket carrying live frames", schema: liveFrame },
     errors: { 426: "Not a WebSocket upgrade request" },
   },
-  { method: "get", path: "/api/v1/locations/{location}/rules", tag: "actions", summary: "The rules in force", auth: "none", params: location, response: rulesResponse },
+  { method: "get", path: "/api/v1/locations/{location}/rules", tag: "actions", summary: "The rules in force", auth: "viewer", params: location, response: rulesResponse },
   {
     method: "put",
     path: "/api/v1/locations/{location}/rules",
@@ -158,9 +163,42 @@ export const API_ROUTES: ApiRoute[] = [
     maxBodyBytes: RULES_BODY_LIMIT,
     response: rulesResponse,
   },
-  { method: "get", path: "/api/v1/locations/{location}/alerts", tag: "actions", summary: "Alerts raised and not cleared", auth: "none", params: location, response: alertsResponse },
+  { method: "get", path: "/api/v1/locations/{location}/alerts", tag: "actions", summary: "Alerts raised and not cleared", auth: "viewer", params: location, response: alertsResponse },
   { method: "post", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "Rebuild every projection from the log", auth: "admin", params: location, response: rebuildResponse },
   { method: "get", path: "/api/v1/locations/{location}/stats", tag: "admin", summary: "Writes since the location's object started", auth: "admin", params: location, response: statsResponse },
+  {
+    method: "post",
+    path: "/api/v1/locations/{location}/share",
+    tag: "access",
+    summary: "A read-only share link for one location",
+    description: "For a kiosk or wall display: an HMAC-signed, stateless key (SHARE_SECRET) for this location's reads and live socket only, until `expiresAt`. Rotating SHARE_SECRET revokes every link.",
+    auth: "admin",
+    params: location,
+    body: shareBody,
+    maxBodyBytes: 4096,
+    response: shareResponse,
+  },
+  { method: "get", path: "/api/v1/session", tag: "access", summary: "How reads are guarded, and whether this browser is signed in", auth: "none", response: sessionStatus },
+  {
+    method: "post",
+    path: "/api/v1/session",
+    tag: "access",
+    summary: "Sign in with the viewer token",
+    description: "Sets the `hh_session` cookie (HttpOnly; Secure; SameSite=Strict; 7 days), which reads and live sockets accept in place of the token.",
+    auth: "none",
+    body: sessionBody,
+    maxBodyBytes: 4096,
+    response: sessionResponse,
+    errors: { 401: "Not the viewer token", 429: "Too many sign-ins from this address", 503: "VIEWER_TOKEN is not set (reads are public), too short or equal to another secret" },
+  },
+  {
+    method: "delete",
+    path: "/api/v1/session",
+    tag: "access",
+    summary: "Sign out",
+    auth: "none",
+    response: { status: 204, description: "The session cookie is cleared" },
+  },
   {
     method: "get",
     path: "/api/v1/commands/live",

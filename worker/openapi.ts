@@ -12,6 +12,8 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
 }
 
 const SECURITY = { ingest: "ingestToken", admin: "adminToken" } as const;
+/** A read: open while VIEWER_TOKEN is unset; else the viewer token, the session cookie, or a share key for that location. */
+const VIEWER_SECURITY = [{}, { viewerToken: [] }, { session: [] }, { shareKey: [] }, { shareKeyQuery: [] }];
 
 const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 const error = (description: string) => ({ description, content: json({ $ref: "#/components/schemas/Error" }) });
@@ -37,12 +39,20 @@ function operation(route: ApiRoute): Record<string, unknown> {
     responses[String(r.status)] =
       r.status === 101
         ? { description: r.description, ...(r.schema ? { "x-frames": jsonSchema(r.schema, "output") } : {}) }
-        : { description: r.description, content: { [r.contentType ?? "application/json"]: r.schema ? { schema: jsonSchema(r.schema, "output") } : {} } };
+        : r.schema === undefined && r.contentType === undefined
+          ? { description: r.description }
+          : { description: r.description, content: { [r.contentType ?? "application/json"]: r.schema ? { schema: jsonSchema(r.schema, "output") } : {} } };
   }
   if (route.params || route.query || route.body) responses["400"] = error("Invalid parameters or body: `issues` lists each problem");
-  if (route.auth !== "none") {
+  if (route.auth === "viewer") {
+    responses["401"] = error("VIEWER_TOKEN is set and no valid viewer token, session or share key came with the request (or the share key expired)");
+    responses["403"] = error("A share key for another location, or (sockets) a page from an origin not allowed");
+    responses["429"] = error("Too many requests from this address: wait Retry-After seconds");
+    responses["503"] = error("VIEWER_TOKEN or SHARE_SECRET is set but too short or equal to another secret");
+  } else if (route.auth !== "none") {
     responses["401"] = error("Missing or wrong bearer token");
-    responses["503"] = error(`The ${route.auth === "ingest" ? "INGEST_TOKEN" : "ADMIN_TOKEN"} secret is not configured`);
+    responses["503"] = error(`The ${route.auth === "ingest" ? "INGEST_TOKEN" : "ADMIN_TOKEN"} secret is not configured, shorter than 32 characters or equal to another secret`);
+    if (route.auth === "ingest") responses["429"] = error("Too many ingest requests for this token: wait Retry-After seconds");
   }
   if (route.maxBodyBytes !== undefined) responses["413"] = error(`Body larger than ${route.maxBodyBytes} bytes`);
   for (const [status, when] of Object.entries(route.errors ?? {})) responses[status] = error(when);
@@ -52,7 +62,7 @@ function operation(route: ApiRoute): Record<string, unknown> {
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: route.auth === "none" ? [] : [{ [SECURITY[route.auth]]: [] }],
+    security: route.auth === "none" ? [] : route.auth === "viewer" ? VIEWER_SECURITY : [{ [SECURITY[route.auth]]: [] }],
     ...(parameters.length ? { parameters } : {}),
     ...(route.body ? { requestBody: { required: true, content: json(jsonSchema(route.body, "input")) } } : {}),
     responses,
@@ -75,7 +85,8 @@ export function openApiDocument(): Record<string, unknown> {
     tags: [
       { name: "service" },
       { name: "ingest", description: "The bridge's door (ingest token)" },
-      { name: "read", description: "Open reads and live sockets" },
+      { name: "read", description: "Reads and live sockets (open while VIEWER_TOKEN is unset)" },
+      { name: "access", description: "Viewer sessions and share links" },
       { name: "actions", description: "Rules, alerts" },
       { name: "admin", description: "Operations (admin token)" },
       { name: "bridge", description: "The bridge's command feed (ingest token)" },
@@ -84,6 +95,10 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: {
         ingestToken: { type: "http", scheme: "bearer", description: "The INGEST_TOKEN secret (the bridge)" },
         adminToken: { type: "http", scheme: "bearer", description: "The ADMIN_TOKEN secret (operators)" },
+        viewerToken: { type: "http", scheme: "bearer", description: "The VIEWER_TOKEN secret (reads, when set)" },
+        session: { type: "apiKey", in: "cookie", name: "hh_session", description: "The session cookie POST /api/v1/session sets" },
+        shareKey: { type: "http", scheme: "bearer", description: "A share key (POST …/share) for the one location it names" },
+        shareKeyQuery: { type: "apiKey", in: "query", name: "key", description: "A share key as ?key= (the dashboard's socket)" },
       },
       schemas: { Error: jsonSchema(errorBody, "output") },
     },

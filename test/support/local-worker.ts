@@ -27,6 +27,8 @@ export interface LocalWorkerOptions {
   persistDir?: string;
   ingestToken?: string;
   adminToken?: string;
+  /** More vars/secrets for the worker (VIEWER_TOKEN, SHARE_SECRET, ALLOWED_ORIGINS…). */
+  vars?: Record<string, string>;
   /** The checkout to run (default: this one). */
   root?: string;
   /** `info`: wrangler prints one line per request (to count them). */
@@ -43,8 +45,9 @@ export interface LocalWorkerOptions {
 export async function startLocalWorker(options: LocalWorkerOptions = {}): Promise<LocalWorker> {
   const port = options.port ?? (await freePort());
   const persistDir = options.persistDir ?? mkdtempSync(join(tmpdir(), "happy-hub-worker-"));
-  const ingestToken = options.ingestToken ?? "test-ingest-token";
-  const adminToken = options.adminToken ?? "test-admin-token";
+  // Secrets need 32 characters or more (worker/secrets.ts).
+  const ingestToken = options.ingestToken ?? "test-ingest-token-0123456789abcdef";
+  const adminToken = options.adminToken ?? "test-admin-token-0123456789abcdefg";
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
   let log = "";
@@ -55,7 +58,7 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       inspectorPort: await freePort(),
       persistDir,
       ...(options.config ? { config: options.config } : {}),
-      vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken },
+      vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken, ...options.vars },
       ...(options.root !== undefined && { root: options.root }),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
     });

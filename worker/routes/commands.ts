@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { perIp } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { commandHubStub } from "../stubs";
 
@@ -9,7 +10,7 @@ import { commandHubStub } from "../stubs";
  * `GET /api/v1/commands/live` upgrades to the commands socket, handed to the
  * commands hub (protocol/command-hub.ts says what travels on it).
  */
-export const commands = new Hono<AppEnv>().use(bearerSecret("INGEST_TOKEN")).get("/live", (c) => {
+export const commands = new Hono<AppEnv>().use(perIp, bearerSecret("INGEST_TOKEN")).get("/live", (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "expected a WebSocket upgrade", ["connect with a WebSocket client (Upgrade: websocket)"], { Upgrade: "websocket" });
   }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { INGEST_LIMITS, checkIngestEvent, ingestEnvelope, type IngestEvent, type IngestResponse, type RejectedEvent } from "../../protocol";
 import type { AppEnv } from "../env";
 import { readJsonBody } from "../json-body";
+import { perIngestToken } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { parseOr400 } from "../params";
 import { locationStub } from "../stubs";
@@ -11,7 +12,7 @@ import { locationStub } from "../stubs";
  * location its share of the batch in parallel. Invalid events are listed and
  * never reach an object; a malformed envelope stores nothing at all.
  */
-export const ingest = new Hono<AppEnv>().post("/", bearerSecret("INGEST_TOKEN"), async (c) => {
+export const ingest = new Hono<AppEnv>().post("/", bearerSecret("INGEST_TOKEN"), perIngestToken, async (c) => {
   const body = await readJsonBody(c.req.raw, INGEST_LIMITS.maxBodyBytes);
   const { events } = parseOr400(ingestEnvelope, body, "ingest body");
 

@@ -1,40 +1,45 @@
 import { Hono } from "hono";
-import { rulesBody, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
 import { requireUpgrade } from "../errors";
+import { makeShareKey } from "../credentials";
+import { readAccess, socketAccess } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
+import { requireSecret } from "../secrets";
 import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
 import { fleetStub, locationStub } from "../stubs";
 
 export const RULES_BODY_LIMIT = 64 * 1024;
 
+const read = readAccess();
+
 /** The read API, the live socket and the per-location admin routes, under /api/v1/locations. */
 export const locations = new Hono<AppEnv>()
-  .get("/", async (c) => {
+  .get("/", read, async (c) => {
     // One call to the fleet view, never one per location.
     const { limit, cursor } = parseOr400(locationsQuery, c.req.query(), "locations query");
     const page = await fleetStub(c.env).page(cursor ?? null, limit);
     return c.json({ locations: page.locations, next: page.next === null ? null : encodeLocationsCursor(page.next) } satisfies LocationsResponse);
   })
-  .get("/:location", async (c) => {
+  .get("/:location", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     const { head, window } = await locationStub(c.env, location).summary(location);
     return c.json({ location, head, window } satisfies LocationResponse);
   })
-  .get("/:location/hourly", async (c) => {
+  .get("/:location/hourly", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     const { from, to } = parseOr400(hourlyQuery(Date.now()), c.req.query(), "hourly query");
     const hours = await locationStub(c.env, location).hourly(from, to);
     return c.json({ hours } satisfies HourlyResponse);
   })
-  .get("/:location/events", async (c) => {
+  .get("/:location/events", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     const { after, limit } = parseOr400(eventsQuery, c.req.query(), "events query");
     return c.json(await locationStub(c.env, location).events(after, limit));
   })
-  .get("/:location/devices", async (c) => {
+  .get("/:location/devices", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     const devices = await locationStub(c.env, location).devices();
     return c.json({
@@ -47,7 +52,7 @@ export const locations = new Hono<AppEnv>()
       })),
     } satisfies DevicesResponse);
   })
-  .get("/:location/live", async (c) => {
+  .get("/:location/live", socketAccess(), async (c) => {
     const location = parseLocation(c.req.param("location"));
     requireUpgrade(c.req.header("upgrade"));
     const { since } = parseOr400(liveQuery, c.req.query(), "live query");
@@ -56,7 +61,7 @@ export const locations = new Hono<AppEnv>()
     if (since !== undefined) target.searchParams.set("since", String(since));
     return locationStub(c.env, location).fetch(new Request(target, c.req.raw));
   })
-  .get("/:location/rules", async (c) => {
+  .get("/:location/rules", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     return c.json({ location, ...(await locationStub(c.env, location).rules()) } satisfies RulesResponse);
   })
@@ -65,7 +70,7 @@ export const locations = new Hono<AppEnv>()
     const { rules } = parseOr400(rulesBody, await readJsonBody(c.req.raw, RULES_BODY_LIMIT), "rules");
     return c.json({ location, ...(await locationStub(c.env, location).setRules(location, rules)) } satisfies RulesResponse);
   })
-  .get("/:location/alerts", async (c) => {
+  .get("/:location/alerts", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     return c.json({ location, ...(await locationStub(c.env, location).alerts()) } satisfies AlertsResponse);
   })
@@ -76,4 +81,14 @@ export const locations = new Hono<AppEnv>()
   .get("/:location/stats", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));
     return c.json({ location, ...(await locationStub(c.env, location).writeStats()) });
+  })
+  .post("/:location/share", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const shareSecret = requireSecret(c.env, "SHARE_SECRET");
+    const { expiresInSeconds } = parseOr400(shareBody, await readJsonBody(c.req.raw, 4096), "share body");
+    const expiresAt = Date.now() + expiresInSeconds * 1000;
+    const key = await makeShareKey(shareSecret, location, expiresAt);
+    const url = new URL(`/locations/${encodeURIComponent(location)}`, c.req.url);
+    url.searchParams.set("key", key);
+    return c.json({ url: url.href, key, expiresAt: isoString(expiresAt) } satisfies ShareResponse);
   });

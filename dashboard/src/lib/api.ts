@@ -2,6 +2,7 @@ import { z } from "zod";
 import { eventsPage, type LogEvent } from "../../../protocol/events";
 import { formatIssues } from "../../../protocol/issues";
 import { hourlyResponse, type HourlyResponse } from "../../../protocol/read";
+import { noteUnauthorized, readHeaders, withKey } from "./share-key";
 import { readEvents } from "./frames";
 
 /** The read API as the dashboard uses it: every answer is checked against the contract before it is shown. */
@@ -12,7 +13,8 @@ export const locationPath = (location: string): string => `${API}/${encodeURICom
 export class ApiError extends Error {}
 
 async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
-  const response = await fetch(path, { signal, headers: { accept: "application/json" } });
+  const response = await fetch(path, { signal, headers: { accept: "application/json", ...readHeaders() } });
+  if (response.status === 401) noteUnauthorized();
   if (!response.ok) throw new ApiError(`${path}: HTTP ${response.status}`);
   const parsed = schema.safeParse(await response.json());
   if (!parsed.success) throw new ApiError(`${path}: unexpected answer (${formatIssues(parsed.error).join("; ")})`);
@@ -37,7 +39,7 @@ export async function fetchEvents(location: string, range: { after: number; limi
 /** The live socket's URL on the page's own origin (ws: or wss: to match http: or https:). */
 export function liveUrl(pageUrl: { protocol: string; host: string }, location: string, since: number | null): string {
   const scheme = pageUrl.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${pageUrl.host}${locationPath(location)}/live${since === null ? "" : `?since=${since}`}`;
+  return withKey(`${scheme}//${pageUrl.host}${locationPath(location)}/live${since === null ? "" : `?since=${since}`}`);
 }
 
 /** The fleet socket's URL on the page's own origin: every location's summary over one socket. */

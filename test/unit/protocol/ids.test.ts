@@ -14,7 +14,20 @@ describe("locationName", () => {
   });
 
   it("rejects path separators, control characters, URL syntax, leading punctuation or space, and length > 64", () => {
-    rejects(locationName, ["", "a/b", "/a", "a\\b", "a\nb", "a\u0000", "a\u007f", "a?b", "a#b", "a%2Fb", ".hidden", "..", " a", "-a", "L".repeat(65), "e\u0301"]);
+    rejects(locationName, ["", "a/b", "/a", "a\\b", "a\nb", "a\u0000", "a\u007f", "a?b", "a#b", "a%2Fb", ".hidden", "..", " a", "-a", "L".repeat(65), "\u0301e"]);
+  });
+
+  it("normalizes to NFC: a decomposed name is the composed one", () => {
+    expect(locationName.parse("Cafe\u0301")).toBe("Caf\u00e9");
+    expect(locationName.parse("e\u0301")).toBe("\u00e9");
+  });
+
+  it("refuses letters from two scripts, except Unicode's highly restrictive sets (Latin with Japanese, Chinese or Korean)", () => {
+    accepts(locationName, ["МТС", "Москва 2", "Αθήνα", "東京タワー とうきょう", "서울 本社", "القاهرة", "MTC-2.b", "Share 東京", "Seoul 서울 本社", "台北 ㄅ Office"]);
+    rejects(locationName, ["MТС", "Mосква", "Αthens", "서울 とうきょう", "Москва 東京", "ㄅ かな", "Tel Aviv תל"]);
+    expect(locationName.safeParse("MТС").error!.issues[0]!.message).toBe(
+      "location mixes scripts (Latin and Cyrillic): a name that looks like another is refused; write it in one script",
+    );
   });
 
   it("says why", () => {

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-GPMQ7YO4.mjs";
+} from "./chunk-M454ZGWB.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-NQ7SDLYK.mjs";
+} from "./chunk-2YTRGXMC.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

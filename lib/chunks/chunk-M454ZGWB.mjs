@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-NQ7SDLYK.mjs";
+} from "./chunk-2YTRGXMC.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -3,10 +3,65 @@
 // protocol/ids.ts
 import { z } from "zod";
 var requiredString = (name) => z.string({ error: (issue) => issue.input === void 0 ? `${name} is required` : `${name} must be a string` });
-var locationName = requiredString("location").min(1, "location must not be empty").max(64, "location must be at most 64 characters").regex(
+var SCRIPTS = [
+  "Latin",
+  "Cyrillic",
+  "Greek",
+  "Armenian",
+  "Georgian",
+  "Hebrew",
+  "Arabic",
+  "Syriac",
+  "Thaana",
+  "Devanagari",
+  "Bengali",
+  "Gurmukhi",
+  "Gujarati",
+  "Oriya",
+  "Tamil",
+  "Telugu",
+  "Kannada",
+  "Malayalam",
+  "Sinhala",
+  "Thai",
+  "Lao",
+  "Tibetan",
+  "Myanmar",
+  "Khmer",
+  "Mongolian",
+  "Ethiopic",
+  "Cherokee",
+  "Han",
+  "Hiragana",
+  "Katakana",
+  "Hangul",
+  "Bopomofo"
+];
+var SCRIPT_PATTERNS = SCRIPTS.map((name) => [name, new RegExp(`\\p{Script=${name}}`, "u")]);
+var ONE_WRITING_SYSTEM = [
+  ["Latin", "Han", "Hiragana", "Katakana"],
+  ["Latin", "Han", "Bopomofo"],
+  ["Latin", "Han", "Hangul"]
+];
+function scriptsOf(text) {
+  const found = /* @__PURE__ */ new Set();
+  for (const ch of text) {
+    if (!new RegExp("\\p{L}", "u").test(ch) || /[\p{Script=Common}\p{Script=Inherited}]/u.test(ch)) continue;
+    found.add(SCRIPT_PATTERNS.find(([, re]) => re.test(ch))?.[0] ?? "other");
+  }
+  return [...found];
+}
+var mixesScripts = (text) => {
+  if (/^[\x20-\x7e]*$/.test(text)) return false;
+  const scripts = scriptsOf(text);
+  return scripts.length > 1 && !ONE_WRITING_SYSTEM.some((system) => scripts.every((s) => system.includes(s)));
+};
+var locationName = requiredString("location").normalize("NFC").min(1, "location must not be empty").max(64, "location must be at most 64 characters").regex(
   /^[\p{L}\p{N}](?:[\p{L}\p{N} _.-]*[\p{L}\p{N}_.-])?$/u,
   "location may hold only letters, digits, space, '_', '.', '-', must start with a letter or digit and must not end with a space"
-);
+).refine((name) => !mixesScripts(name), {
+  error: (issue) => `location mixes scripts (${scriptsOf(String(issue.input)).join(" and ")}): a name that looks like another is refused; write it in one script`
+});
 var deviceId = requiredString("deviceId").min(1, "deviceId must not be empty").max(128, "deviceId must be at most 128 characters").regex(/^[A-Za-z0-9\-.%_*?!(),:=@$']+$/, "deviceId has a character outside [A-Za-z0-9-.%_*?!(),:=@$']");
 var eventId = requiredString("id").min(1, "id must not be empty").max(128, "id must be at most 128 characters").regex(/^[A-Za-z0-9\-:.+%_#*?!(),=@;$']+$/, "id has a character outside IoT Hub's message-id alphabet");
 var systemEventId = z.string().regex(/^~[a-z]+(-[a-z]+)*-[1-9][0-9]*$/, "system entry ids look like ~kind-seq");
@@ -466,6 +521,19 @@ var statsResponse = z12.object({
   /** Alarms the object ran. */
   alarms: z12.number().int().nonnegative()
 });
+
+// protocol/access.ts
+import { z as z13 } from "zod";
+var sessionBody = z13.strictObject({
+  token: z13.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
+});
+var sessionResponse = z13.object({ expiresAt: z13.iso.datetime() });
+var SHARE_LIMITS = { minSeconds: 60, maxSeconds: 30 * 24 * 3600 };
+var shareBody = z13.strictObject({
+  expiresInSeconds: z13.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
+});
+var shareResponse = z13.object({ url: z13.url(), key: z13.string(), expiresAt: z13.iso.datetime() });
+var sessionStatus = z13.object({ access: z13.enum(["public", "token-required", "signed-in"]) });
 
 export {
   locationName,

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-GPMQ7YO4.mjs";
-import "./chunk-NQ7SDLYK.mjs";
+} from "./chunk-M454ZGWB.mjs";
+import "./chunk-2YTRGXMC.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
