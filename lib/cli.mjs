@@ -6,6 +6,7 @@ import {
 import {
   EVENTS_PAGE,
   LOCATIONS_PAGE,
+  SHARE_LIMITS,
   errorBody,
   eventsPage,
   formatIssues,
@@ -16,8 +17,10 @@ import {
   rebuildResponse,
   rulesBody,
   rulesResponse,
+  shareBody,
+  shareResponse,
   statsResponse
-} from "./chunks/chunk-2YTRGXMC.mjs";
+} from "./chunks/chunk-6HSMH7W5.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -390,6 +393,22 @@ checks it against the contract before sending, and replaces the location's rule 
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.location}: rebuilt from ${answer.events} events (${answer.rowsWritten} rows written)`);
     }
   },
+  share: {
+    maxArgs: 1,
+    usage: "share <location> [--expires-in <seconds>]",
+    summary: "a read-only link to one location for a kiosk or wall display (admin token)",
+    details: `Makes a share link (the worker's SHARE_SECRET signs it): read-only, for that location only, valid
+--expires-in seconds (default 86400 = one day; ${SHARE_LIMITS.minSeconds} to ${SHARE_LIMITS.maxSeconds}). Rotating SHARE_SECRET revokes every link.`,
+    options: { "expires-in": { type: "string" } },
+    async run(ctx) {
+      const loc = location(ctx.args[0]);
+      const expiresInSeconds = count("expires-in", ctx.flags["expires-in"], SHARE_LIMITS.minSeconds, SHARE_LIMITS.maxSeconds) ?? 86400;
+      const body = shareBody.parse({ expiresInSeconds });
+      const answer = await ctx.api.request("POST", path(loc, "/share"), shareResponse, { auth: "admin", body });
+      ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.url}
+  read-only, ${loc} only, until ${answer.expiresAt}`);
+    }
+  },
   stats: {
     maxArgs: 1,
     usage: "stats <location>",
@@ -397,7 +416,17 @@ checks it against the contract before sending, and replaces the location's rule 
     async run(ctx) {
       const answer = await ctx.api.request("GET", path(location(ctx.args[0]), "/stats"), statsResponse, { auth: "admin" });
       if (ctx.json) return ctx.out(JSON.stringify(answer));
-      ctx.out(keyValues([["location", answer.location], ["appends", answer.appends], ["accepted", answer.accepted], ["duplicates", answer.duplicates], ["rows written", answer.rowsWritten]]));
+      ctx.out(
+        keyValues([
+          ["location", answer.location],
+          ["appends", answer.appends],
+          ["accepted", answer.accepted],
+          ["duplicates", answer.duplicates],
+          ["rows written", answer.rowsWritten],
+          ["checkpoints", answer.checkpoints],
+          ["alarms", answer.alarms]
+        ])
+      );
     }
   }
 };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventsPage, locationsResponse, rebuildResponse, rulesResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
+import { eventsPage, locationsResponse, rebuildResponse, rulesResponse, shareResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
 import { freePort } from "../support/free-port";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 
@@ -187,7 +187,33 @@ describe("happy-hub CLI", () => {
     const stats = await cli(["stats", "MTC", "--json"], { env: admin() });
     expect(stats.code, stats.stderr).toBe(0);
     expect(statsResponse.parse(JSON.parse(stats.stdout)).location).toBe("MTC");
-    expect((await cli(["stats", "MTC"], { env: admin() })).stdout).toMatch(/^location\s+MTC\nappends\s+\d+\naccepted\s+\d+\nduplicates\s+\d+\nrows written\s+\d+\n$/);
+    expect((await cli(["stats", "MTC"], { env: admin() })).stdout).toMatch(
+      /^location\s+MTC\nappends\s+\d+\naccepted\s+\d+\nduplicates\s+\d+\nrows written\s+\d+\ncheckpoints\s+\d+\nalarms\s+\d+\n$/,
+    );
+  });
+
+  it("share makes a read-only link for one location (admin token); the worker's refusal is shown with its reasons", async () => {
+    // This worker has no SHARE_SECRET: the API's 503 says so.
+    const unset = await cli(["share", "MTC"], { env: admin() });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toMatch(/POST \/api\/v1\/locations\/MTC\/share: 503 SHARE_SECRET/);
+    expect(await cli(["share", "MTC", "--expires-in", "5"], { env: admin() })).toMatchObject({ code: 2 });
+
+    // Reads private (VIEWER_TOKEN set), so the key is what lets a kiosk read, and only its location.
+    const withSecret = await startLocalWorker({ vars: { SHARE_SECRET: "s".repeat(16) + "-cli-share-secret-for-tests", VIEWER_TOKEN: "v".repeat(16) + "-cli-viewer-token-for-tests" } });
+    try {
+      const made = await cli(["share", "MTC", "--json", "--url", withSecret.url, "--expires-in", "120"], { env: { ...admin(), ADMIN_TOKEN: withSecret.adminToken } });
+      expect(made.code, made.stderr).toBe(0);
+      const link = shareResponse.parse(JSON.parse(made.stdout));
+      expect(link.url).toContain("/locations/MTC?key=");
+      const read = await fetch(`${withSecret.url}/api/v1/locations/MTC`, { headers: { authorization: `Bearer ${link.key}` } });
+      expect(read.status).toBe(200);
+      expect((await fetch(`${withSecret.url}/api/v1/locations/MTC`)).status).toBe(401);
+      const other = await fetch(`${withSecret.url}/api/v1/locations/Paoli`, { headers: { authorization: `Bearer ${link.key}` } });
+      expect(other.status).toBe(403);
+    } finally {
+      await withSecret.dispose();
+    }
   });
 
   it("shows the API's error with its reasons, and a failure to connect, with exit 1", async () => {

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-M454ZGWB.mjs";
-import "./chunk-2YTRGXMC.mjs";
+} from "./chunk-NOIIGJA6.mjs";
+import "./chunk-6HSMH7W5.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -563,5 +563,8 @@ export {
   deviceMessageBody,
   healthResponse,
   rebuildResponse,
-  statsResponse
+  statsResponse,
+  SHARE_LIMITS,
+  shareBody,
+  shareResponse
 };
