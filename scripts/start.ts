@@ -142,7 +142,12 @@ if (secrets.created.length) say(`Created .dev.vars with new ${secrets.created.jo
 // may start before the files are there); both must be done before the dashboard is announced.
 say(`Building the dashboard and starting the worker on ${workerUrl}…`);
 mkdirSync(join(ROOT, "dist/dashboard"), { recursive: true });
-const build = spawn(npmBin("vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], { cwd: ROOT, stdio: "inherit" });
+// NODE_ENV=production: a production build even when started by a test runner (NODE_ENV=test builds development code).
+const build = spawn(npmBin("vite"), ["build", "--config", "dashboard/vite.config.ts", "--logLevel", "warn"], {
+  cwd: ROOT,
+  stdio: "inherit",
+  env: { ...process.env, NODE_ENV: "production" },
+});
 const built = new Promise<number | null>((resolve) => build.once("exit", resolve));
 const workerLog = openSync(logFile("worker"), "a");
 const worker = spawnWranglerDev({
