@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
+import { requireUpgrade } from "../errors";
 import { perIp } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { commandHubStub } from "../stubs";
@@ -11,8 +11,6 @@ import { commandHubStub } from "../stubs";
  * commands hub (protocol/command-hub.ts says what travels on it).
  */
 export const commands = new Hono<AppEnv>().use(perIp, bearerSecret("INGEST_TOKEN")).get("/live", (c) => {
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    throw new ApiError(426, "expected a WebSocket upgrade", ["connect with a WebSocket client (Upgrade: websocket)"], { Upgrade: "websocket" });
-  }
+  requireUpgrade(c.req.header("upgrade"));
   return commandHubStub(c.env).fetch(c.req.raw);
 });
