@@ -61,8 +61,7 @@ try {
       Array.from({ length: Math.min(50, socketCount - i) }, () =>
         openLive(worker.url, LOCATION, {
           timeoutMs: 60_000,
-          onEvents: (frame, receivedAt) => {
-            const wall = Date.now();
+          onEvents: (frame, receivedAt, wall) => {
             for (const e of frame.events) {
               const seen = arrivals.get(e.id) ?? { perf: [], wall: [] };
               seen.perf.push(receivedAt);

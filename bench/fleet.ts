@@ -179,7 +179,7 @@ try {
     Promise.all(
       names.map(async (n) => {
         const res = await fetch(`${worker.url}/api/v1/locations/${encodeURIComponent(n)}/stats`, { headers: { authorization: `Bearer ${worker.adminToken}` } });
-        return statsResponse.parse(await res.json()).alarms;
+        return statsResponse.parse(await res.json());
       }),
     );
   const alarmsBefore = await alarmsOf();
@@ -188,7 +188,11 @@ try {
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const idleLines = requestLines().slice(linesBefore);
   const alarmsAfter = await alarmsOf();
-  const idleAlarms = alarmsAfter.reduce((n, a, i) => n + a - alarmsBefore[i]!, 0);
+  // Stats count since the object's instance started; an object evicted in the
+  // window (idle objects are) and woken by its alarm starts again at 0, so its
+  // alarms before the eviction are not seen: the sum is a lower bound then.
+  const restarted = alarmsAfter.filter((a, i) => a.startedAt !== alarmsBefore[i]!.startedAt).length;
+  const idleAlarms = alarmsAfter.reduce((n, a, i) => n + (a.startedAt === alarmsBefore[i]!.startedAt ? a.alarms - alarmsBefore[i]!.alarms : a.alarms), 0);
   socket.close(1000);
 
   const rows = [
@@ -197,7 +201,7 @@ try {
     { measure: `burst of ${names.length} at once: each ingest start → fleet frame`, unit: "ms", p50: percentile(perLocation, 50), p99: percentile(perLocation, 99), max: Math.max(...perLocation), n: perLocation.length },
     { measure: "sad vote (3rd PUBACK) → device command", unit: "ms", p50: percentile(commandMs, 50), p99: percentile(commandMs, 99), max: Math.max(...commandMs), n: commandMs.length },
     { measure: `idle ${idleSeconds} s: worker requests per minute`, unit: "req/min", p50: (idleLines.length * 60) / idleSeconds, p99: NaN, max: NaN, n: idleLines.length },
-    { measure: `idle ${idleSeconds} s: location alarms per minute (window aging)`, unit: "alarms/min", p50: (idleAlarms * 60) / idleSeconds, p99: NaN, max: NaN, n: idleAlarms },
+    { measure: `idle ${idleSeconds} s: location alarms per minute (window aging)${restarted ? `, ≥ (${restarted} objects restarted)` : ""}`, unit: "alarms/min", p50: (idleAlarms * 60) / idleSeconds, p99: NaN, max: NaN, n: idleAlarms },
   ];
   report("fleet", rows, {
     locations: names.length,

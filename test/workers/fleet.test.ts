@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   CLOSE,
@@ -132,6 +132,29 @@ describe("GET /api/v1/locations", () => {
     // The same figures as the location itself answers.
     const own = await parsed(await api(`/api/v1/locations/${location}`), locationResponse);
     expect({ head: entry!.head, window: entry!.window }).toEqual({ head: own.head, window: { ...own.window, from: entry!.window.from, to: entry!.window.to } });
+  });
+
+  it("a registration that fails after the commit is retried by the location's alarm, also when the writer's retry is all duplicates", async () => {
+    const location = "registered-late";
+    // The fleet object fails every publish while its table is away (what a failing call looks like from the location).
+    await runInDurableObject(fleet(), (_instance, state) => void state.storage.sql.exec("ALTER TABLE summaries RENAME TO summaries_away"));
+    const events = [reading(location, { vote: 1 })];
+    try {
+      expect(await ingestOk(events)).toMatchObject({ accepted: 1 });
+      // The bridge's retry of the same batch: all duplicates, so nothing new to tell.
+      expect(await ingestOk(events)).toMatchObject({ accepted: 0, duplicates: 1 });
+      const listed = await runInDurableObject(fleet(), (_instance, state) => state.storage.sql.exec("SELECT count(*) AS n FROM summaries_away WHERE location = ?", location).one().n);
+      expect(listed).toBe(0);
+    } finally {
+      await runInDurableObject(fleet(), (_instance, state) => void state.storage.sql.exec("ALTER TABLE summaries_away RENAME TO summaries"));
+    }
+    // No request reaches the location now: only its own alarm (retrying 1 s, then 2 s, … after a failure) can register it.
+    const deadline = Date.now() + 20_000;
+    while (!(await listAll()).names.includes(location)) {
+      if (Date.now() > deadline) throw new Error(`${location} was not listed within 20 s of the fleet recovering`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect((await listAll()).summaries.find((s) => s.location === location)).toMatchObject({ head: 1 });
   });
 
   it("answers from the fleet object alone: a summary published for a location whose object holds nothing is listed as published", async () => {
