@@ -29,7 +29,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fleetFrame, statsResponse, type FleetSummary, type IngestEventInput, type IngestResponse } from "../protocol";
+import { fleetFrame, type FleetSummary, type IngestEventInput, type IngestResponse } from "../protocol";
 import { startEmbeddedBroker } from "../scripts/lib/embedded-broker";
 import { spawnBridge, startTestDevice, waitFor, waitHealthy } from "../test/node/bridge-harness";
 import { freePort } from "../test/support/free-port";
@@ -100,12 +100,16 @@ try {
   const heads = new Map<string, number>();
   const waiters: { location: string; head: number; resolve: (at: number) => void }[] = [];
   let changeFrames = 0;
+  let changedSummaries = 0;
   const snapshotDone = new Promise<void>((resolve, reject) => {
     socket.addEventListener("error", () => reject(new Error("fleet socket failed")));
     socket.addEventListener("message", (message) => {
       const at = performance.now();
       const frame = fleetFrame.parse(JSON.parse(String(message.data)));
-      if (frame.type === "changes") changeFrames++;
+      if (frame.type === "changes") {
+        changeFrames++;
+        changedSummaries += frame.locations.length;
+      }
       for (const s of frame.locations as FleetSummary[]) heads.set(s.location, Math.max(heads.get(s.location) ?? 0, s.head));
       for (let i = waiters.length - 1; i >= 0; i--) {
         const w = waiters[i]!;
@@ -175,24 +179,16 @@ try {
   }
 
   // 4. Idle: nothing happens; the bridge's commands socket and the overview's fleet socket stay open.
-  const alarmsOf = async () =>
-    Promise.all(
-      names.map(async (n) => {
-        const res = await fetch(`${worker.url}/api/v1/locations/${encodeURIComponent(n)}/stats`, { headers: { authorization: `Bearer ${worker.adminToken}` } });
-        return statsResponse.parse(await res.json());
-      }),
-    );
-  const alarmsBefore = await alarmsOf();
-  await new Promise((r) => setTimeout(r, 2_000)); // let the stats requests' lines land before the window
+  // A location's object wakes by itself only for what time changes: its
+  // window aging (each minute while it holds readings), which it tells the
+  // fleet. So every idle alarm shows on the fleet socket as that location's
+  // summary in a `changes` frame: counted there, without calling any object.
+  await new Promise((r) => setTimeout(r, 2_000)); // let the command rounds' lines and frames land before the window
   const linesBefore = requestLines().length;
+  const summariesBefore = changedSummaries;
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
   const idleLines = requestLines().slice(linesBefore);
-  const alarmsAfter = await alarmsOf();
-  // Stats count since the object's instance started; an object evicted in the
-  // window (idle objects are) and woken by its alarm starts again at 0, so its
-  // alarms before the eviction are not seen: the sum is a lower bound then.
-  const restarted = alarmsAfter.filter((a, i) => a.startedAt !== alarmsBefore[i]!.startedAt).length;
-  const idleAlarms = alarmsAfter.reduce((n, a, i) => n + (a.startedAt === alarmsBefore[i]!.startedAt ? a.alarms - alarmsBefore[i]!.alarms : a.alarms), 0);
+  const idleAlarms = changedSummaries - summariesBefore;
   socket.close(1000);
 
   const rows = [
@@ -201,7 +197,7 @@ try {
     { measure: `burst of ${names.length} at once: each ingest start → fleet frame`, unit: "ms", p50: percentile(perLocation, 50), p99: percentile(perLocation, 99), max: Math.max(...perLocation), n: perLocation.length },
     { measure: "sad vote (3rd PUBACK) → device command", unit: "ms", p50: percentile(commandMs, 50), p99: percentile(commandMs, 99), max: Math.max(...commandMs), n: commandMs.length },
     { measure: `idle ${idleSeconds} s: worker requests per minute`, unit: "req/min", p50: (idleLines.length * 60) / idleSeconds, p99: NaN, max: NaN, n: idleLines.length },
-    { measure: `idle ${idleSeconds} s: location alarms per minute (window aging)${restarted ? `, ≥ (${restarted} objects restarted)` : ""}`, unit: "alarms/min", p50: (idleAlarms * 60) / idleSeconds, p99: NaN, max: NaN, n: idleAlarms },
+    { measure: `idle ${idleSeconds} s: location summaries aged by alarm per minute`, unit: "/min", p50: (idleAlarms * 60) / idleSeconds, p99: NaN, max: NaN, n: idleAlarms },
   ];
   report("fleet", rows, {
     locations: names.length,
@@ -214,7 +210,7 @@ try {
     commandRounds,
   });
   console.log(`burst: ${names.length} locations in ${burstFrames} changes frame(s), ${burstDone.toFixed(0)} ms from the first ingest sent to the last change seen`);
-  console.log(`idle ${idleSeconds} s: ${idleLines.length} worker request(s)${idleLines.length ? `:\n${idleLines.join("\n")}` : ""}; ${idleAlarms} location alarm(s)`);
+  console.log(`idle ${idleSeconds} s: ${idleLines.length} worker request(s)${idleLines.length ? `:\n${idleLines.join("\n")}` : ""}; ${idleAlarms} location summaries aged by alarm`);
 } catch (error) {
   console.error(worker.output().split("\n").filter((l) => /error|fail/i.test(l)).slice(-20).join("\n"));
   console.error(bridge.output().split("\n").slice(-20).join("\n"));

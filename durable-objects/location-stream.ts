@@ -51,8 +51,6 @@ export interface WriteStats {
   rowsWritten: number;
   checkpoints: number;
   alarms: number;
-  /** When this instance started (ISO): the counts are since then. */
-  startedAt: string;
 }
 
 export interface DeliveryResult {
@@ -94,7 +92,7 @@ export class LocationStream extends DurableObject<Env> {
   /** null until the location's tables exist: created by its first write, so reading an unknown name creates nothing. */
   private open: OpenLocation | null = null;
   private name: string | null = null;
-  private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0, checkpoints: 0, alarms: 0, startedAt: new Date().toISOString() };
+  private readonly stats: WriteStats = { appends: 0, accepted: 0, duplicates: 0, rowsWritten: 0, checkpoints: 0, alarms: 0 };
 
   /** The alarm as last set (undefined: not read yet). */
   private alarmAt: number | null | undefined;

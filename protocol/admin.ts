@@ -28,7 +28,5 @@ export const statsResponse = z.object({
   checkpoints: z.number().int().nonnegative(),
   /** Alarms the object ran. */
   alarms: z.number().int().nonnegative(),
-  /** When this instance of the object started: the counts above are since then (an evicted object starts again at 0). */
-  startedAt: z.iso.datetime(),
 });
 export type StatsResponse = z.infer<typeof statsResponse>;
