@@ -535,6 +535,55 @@ var shareBody = z13.strictObject({
 var shareResponse = z13.object({ url: z13.url(), key: z13.string(), expiresAt: z13.iso.datetime() });
 var sessionStatus = z13.object({ access: z13.enum(["public", "token-required", "signed-in"]) });
 
+// protocol/devices.ts
+import { z as z14 } from "zod";
+var DEVICE_ENROLLMENT = ["open", "registered"];
+var deviceEnrollment = z14.enum(DEVICE_ENROLLMENT);
+var EXPECTED_INTERVAL = { min: 1, max: 7 * 24 * 3600 };
+var DEVICE_TAGS = { max: 32, maxLength: 64 };
+var deviceBody = z14.strictObject({
+  deviceId: deviceId.optional(),
+  name: z14.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
+  location: locationName,
+  enabled: z14.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
+  expectedIntervalSeconds: z14.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
+  tags: z14.array(
+    z14.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
+    { error: "tags must be an array of strings" }
+  ).max(DEVICE_TAGS.max, `at most ${DEVICE_TAGS.max} tags`).refine((tags) => new Set(tags).size === tags.length, { error: "tags must not repeat" }).optional()
+});
+var deviceProfile = z14.object({
+  name: z14.string().nullable(),
+  location: locationName,
+  enabled: z14.boolean(),
+  expectedIntervalSeconds: z14.number().int().nullable(),
+  tags: z14.array(z14.string())
+});
+var registeredDevice = deviceProfile.extend({
+  deviceId,
+  registeredAt: z14.iso.datetime(),
+  updatedAt: z14.iso.datetime(),
+  /** Events refused because the device was disabled (counted at ingest, written coalesced). */
+  rejected: z14.number().int().nonnegative()
+});
+var registeredDevicesResponse = z14.object({
+  devices: z14.array(registeredDevice),
+  next: z14.string().min(1).nullable()
+});
+var DEVICE_CHANGE_TYPES = ["device-registered", "device-updated", "device-moved", "device-disabled", "device-enabled", "device-removed"];
+var deviceChange = z14.object({
+  /** Position in the registry's log (shared by every device). */
+  seq: z14.number().int().positive(),
+  type: z14.enum(DEVICE_CHANGE_TYPES),
+  at: z14.iso.datetime(),
+  /** device-registered: the profile; device-updated: the fields that changed; device-moved: from and to. */
+  profile: deviceProfile.optional(),
+  changes: deviceProfile.partial().optional(),
+  from: locationName.optional(),
+  to: locationName.optional()
+});
+var deviceHistoryResponse = z14.object({ deviceId, history: z14.array(deviceChange) });
+
 export {
   locationName,
   deviceId,

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-IPZZPWLR.mjs";
+import "./chunk-XVJJ4ZCU.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
