@@ -120,6 +120,24 @@ export class DeviceRegistry extends DurableObject<Env> {
     return { devices: shown.map((r) => present(r)!), next: more ? shown.at(-1)!.device_id : null };
   }
 
+  /**
+   * The registered devices a location's devices list shows: those registered
+   * at `location`, and those of `heard` (devices with events there) wherever
+   * they are registered now.
+   */
+  registrations(location: string, heard: readonly string[]): RegisteredDevice[] {
+    return this.ctx.storage.sql
+      .exec<DeviceRow>(
+        `SELECT device_id, state, rejected FROM devices
+         WHERE state IS NOT NULL AND (location = ? OR device_id IN (SELECT value FROM json_each(?)))
+         ORDER BY device_id`,
+        location,
+        JSON.stringify(heard),
+      )
+      .toArray()
+      .map((r) => present(r)!);
+  }
+
   /** Every change to `deviceId`, oldest first (empty when it was never registered). */
   history(deviceId: string): DeviceChange[] {
     return this.ctx.storage.sql

@@ -20,7 +20,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-XVJJ4ZCU.mjs";
+} from "./chunks/chunk-EFGYNOXF.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

@@ -144,7 +144,7 @@ export const API_ROUTES: ApiRoute[] = [
     query: eventsQuery,
     response: eventsPage,
   },
-  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "viewer", params: location, response: devicesResponse },
+  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices: latest readings, registration and health", description: "Health from the registered `expectedIntervalSeconds`: online while silent for at most 1× the interval, late up to 3×, offline beyond (null without an interval). Registered devices never heard here are listed with `lastSeenAt` null.", auth: "viewer", params: location, response: devicesResponse },
   {
     method: "get",
     path: "/api/v1/locations/{location}/live",

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { errorBody, ingestResponse, type IngestResponse } from "../../protocol";
+import { devicesResponse, errorBody, ingestResponse, type IngestResponse } from "../../protocol";
 import { deviceHistoryResponse, registeredDevice, registeredDevicesResponse, type RegisteredDevice, type RegisteredDevicesResponse } from "../../protocol/devices";
 import { registryStub } from "../../durable-objects/device-registry";
 import { app } from "../../worker/app";
@@ -256,3 +256,31 @@ describe("ingest through the registry", () => {
     expect(await storedReadings("Reg Misconfigured")).toEqual([]);
   });
 });
+
+describe("GET /api/v1/locations/{location}/devices with the registry", () => {
+  it("joins the registry: name, enabled, interval, refused count, and health online / late / offline; registered devices never heard are listed", async () => {
+    const location = "Reg Health";
+    const at = (secondsAgo: number) => new Date(Date.now() - secondsAgo * 1000).toISOString();
+    await register("h-online", { name: "Fresh", location, enabled: true, expectedIntervalSeconds: 60 });
+    await register("h-late", { location, enabled: true, expectedIntervalSeconds: 60 });
+    await register("h-offline", { location, enabled: true, expectedIntervalSeconds: 60 });
+    await register("h-never", { location, enabled: true, expectedIntervalSeconds: 60 });
+    await register("h-nointerval", { location, enabled: false });
+    await ingestOk([
+      reading(location, { deviceId: "h-online", occurredAt: at(10) }),
+      reading(location, { deviceId: "h-late", occurredAt: at(120) }),
+      reading(location, { deviceId: "h-offline", occurredAt: at(240) }),
+      reading(location, { deviceId: "h-stranger", occurredAt: at(1) }),
+    ]);
+    const { devices } = await parsed(await api(`/api/v1/locations/${encodeURIComponent(location)}/devices`), devicesResponse);
+    const byId = Object.fromEntries(devices.map((d) => [d.deviceId, d]));
+    expect(Object.keys(byId).sort()).toEqual(["h-late", "h-never", "h-nointerval", "h-offline", "h-online", "h-stranger"]);
+    expect(byId["h-online"]).toMatchObject({ health: "online", registration: { name: "Fresh", location, enabled: true, expectedIntervalSeconds: 60, rejected: 0 } });
+    expect(byId["h-late"]!.health).toBe("late");
+    expect(byId["h-offline"]!.health).toBe("offline");
+    expect(byId["h-never"]).toMatchObject({ lastSeenAt: null, health: "offline", vote: null });
+    expect(byId["h-nointerval"]).toMatchObject({ lastSeenAt: null, health: null, registration: { enabled: false, expectedIntervalSeconds: null } });
+    expect(byId["h-stranger"]).toMatchObject({ health: null, registration: null, vote: 1 });
+  });
+});
+

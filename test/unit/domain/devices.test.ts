@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DeviceProfile } from "../../../protocol/devices";
 import { admit } from "../../../domain/devices/admit";
+import { healthOf } from "../../../domain/devices/health";
 import { decide, type DeviceInput } from "../../../domain/devices/decide";
 import type { DeviceEntry } from "../../../domain/devices/entries";
 import { evolve, type DeviceState } from "../../../domain/devices/state";
@@ -101,5 +102,20 @@ describe("admission at ingest", () => {
   it("an unknown device goes where it claims under open, and is refused (not counted) under registered", () => {
     expect(admit(undefined, ID, "Paoli", "open")).toEqual({ ok: true, location: "Paoli" });
     expect(admit(undefined, ID, "Paoli", "registered")).toEqual({ ok: false, error: 'device "arduino1010" is not registered', counted: false });
+  });
+});
+
+describe("health from the expected interval", () => {
+  const now = T0;
+  it.each([
+    ["silent 0 s", now, 60, "online"],
+    ["silent exactly 1×", now - 60_000, 60, "online"],
+    ["silent just over 1×", now - 60_001, 60, "late"],
+    ["silent exactly 3×", now - 180_000, 60, "late"],
+    ["silent just over 3×", now - 180_001, 60, "offline"],
+    ["never heard", null, 60, "offline"],
+    ["no interval", now - 1e9, null, null],
+  ] as const)("%s → %s", (_, lastSeenAt, interval, expected) => {
+    expect(healthOf(lastSeenAt, interval, now)).toBe(expected);
   });
 });

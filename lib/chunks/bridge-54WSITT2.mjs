@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-IPZZPWLR.mjs";
+} from "./chunk-IEDIUYU5.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-XVJJ4ZCU.mjs";
+} from "./chunk-EFGYNOXF.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-XVJJ4ZCU.mjs";
+} from "./chunk-EFGYNOXF.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-IPZZPWLR.mjs";
-import "./chunk-XVJJ4ZCU.mjs";
+} from "./chunk-IEDIUYU5.mjs";
+import "./chunk-EFGYNOXF.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
