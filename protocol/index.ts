@@ -20,3 +20,4 @@ export * from "./device-message";
 export * from "./admin";
 export * from "./access";
 export * from "./devices";
+export * from "./device-health";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { deviceId, locationName } from "./ids";
 import { vote } from "./readings";
-import { deviceHealth, deviceRegistration } from "./devices";
+import { deviceHealth, deviceRegistration } from "./device-health";
 
 /** Length of the sliding window behind the hourly score. */
 export const WINDOW_MS = 60 * 60_000;

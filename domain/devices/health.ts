@@ -1,4 +1,4 @@
-import { HEALTH_THRESHOLDS, type DeviceHealth } from "../../protocol/devices";
+import { HEALTH_THRESHOLDS, type DeviceHealth } from "../../protocol/device-health";
 
 /**
  * A device's health at `now` (see protocol/devices.ts): from when it was last
