@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBridge, type Bridge } from "../../bridge/bridge";
 import { createLogger } from "../../bridge/log";
 import { registeredDevice, type RegisteredDevice } from "../../protocol/devices";
+import { launchBrowser, watchPage } from "../support/browser";
 import { createParts } from "../support/parts";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 import { startMosquitto, type Mosquitto } from "../support/mosquitto";
@@ -103,5 +104,25 @@ describe("registry: mosquitto → bridge → worker", () => {
     expect((await storedReadings(worker.url, "Registry-Claimed"))).toEqual([]);
     const history = (await (await fetch(`${worker.url}/api/v1/devices/reg-mover/history`, { headers: admin() })).json()) as { history: { type: string }[] };
     expect(history.history.map((h) => h.type)).toEqual(["device-registered", "device-moved"]);
+  });
+
+  it("the dashboard's device list shows each device's state, enabled and refused count; disabling one counts its next vote on its row", async () => {
+    const home = "Registry-E2E";
+    const browser = await parts.start(launchBrowser(), (b) => b.close());
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 960 } })).newPage();
+    const seen = watchPage(page);
+    await page.goto(`${worker.url}/locations/${home}`);
+    const row = (id: string) => page.locator(`tr[data-device-id="${id}"]`);
+    await row("reg-off").waitFor({ timeout: 15_000 });
+    // From the first test: reg-off was enabled again with 10 refused; both heard just now; reg-off registered with a name and an interval.
+    await expect.poll(() => row("reg-off").innerText()).toMatch(/Broken button\s+reg-off\s+(just now|\d+ s ago)\s+online\s+yes\s+10/);
+    expect(await row("reg-on").innerText()).toMatch(/reg-on\s+(just now|\d+ s ago)\s+—\s+yes\s+0/);
+
+    await putDevice("reg-off", { name: "Broken button", location: home, enabled: false, expectedIntervalSeconds: 60 });
+    await publishAll(broker.url, [telemetry("reg-off", "while-disabled", home), telemetry("reg-on", "while-disabled", home)]);
+    // The panel reads the list every 5 s: the refused vote shows on the row while reg-on's is stored.
+    await expect.poll(() => row("reg-off").innerText(), { timeout: 20_000, interval: 250 }).toMatch(/disabled\s+11$/);
+    await waitFor("reg-on's vote stored", async () => (await storedReadings(worker.url, home)).some((e) => e.id === "while-disabled"), 10_000);
+    expect(seen.errors).toEqual([]);
   });
 });

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-IEDIUYU5.mjs";
-import "./chunk-EFGYNOXF.mjs";
+} from "./chunk-I5VVE2KG.mjs";
+import "./chunk-ZAF2DTVI.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -402,54 +402,8 @@ var EVENTS_PAGE = { defaultLimit: 100, maxLimit: 1e3 };
 // protocol/read.ts
 import { z as z10 } from "zod";
 
-// protocol/devices.ts
+// protocol/device-health.ts
 import { z as z9 } from "zod";
-var DEVICE_ENROLLMENT = ["open", "registered"];
-var deviceEnrollment = z9.enum(DEVICE_ENROLLMENT);
-var EXPECTED_INTERVAL = { min: 1, max: 7 * 24 * 3600 };
-var DEVICE_TAGS = { max: 32, maxLength: 64 };
-var deviceBody = z9.strictObject({
-  deviceId: deviceId.optional(),
-  name: z9.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
-  location: locationName,
-  enabled: z9.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
-  expectedIntervalSeconds: z9.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
-  tags: z9.array(
-    z9.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
-    { error: "tags must be an array of strings" }
-  ).max(DEVICE_TAGS.max, `at most ${DEVICE_TAGS.max} tags`).refine((tags) => new Set(tags).size === tags.length, { error: "tags must not repeat" }).optional()
-});
-var deviceProfile = z9.object({
-  name: z9.string().nullable(),
-  location: locationName,
-  enabled: z9.boolean(),
-  expectedIntervalSeconds: z9.number().int().nullable(),
-  tags: z9.array(z9.string())
-});
-var registeredDevice = deviceProfile.extend({
-  deviceId,
-  registeredAt: z9.iso.datetime(),
-  updatedAt: z9.iso.datetime(),
-  /** Events refused because the device was disabled (counted at ingest, written coalesced). */
-  rejected: z9.number().int().nonnegative()
-});
-var registeredDevicesResponse = z9.object({
-  devices: z9.array(registeredDevice),
-  next: z9.string().min(1).nullable()
-});
-var DEVICE_CHANGE_TYPES = ["device-registered", "device-updated", "device-moved", "device-disabled", "device-enabled", "device-removed"];
-var deviceChange = z9.object({
-  /** Position in the registry's log (shared by every device). */
-  seq: z9.number().int().positive(),
-  type: z9.enum(DEVICE_CHANGE_TYPES),
-  at: z9.iso.datetime(),
-  /** device-registered: the profile; device-updated: the fields that changed; device-moved: from and to. */
-  profile: deviceProfile.optional(),
-  changes: deviceProfile.partial().optional(),
-  from: locationName.optional(),
-  to: locationName.optional()
-});
-var deviceHistoryResponse = z9.object({ deviceId, history: z9.array(deviceChange) });
 var DEVICE_HEALTH = ["online", "late", "offline"];
 var deviceHealth = z9.enum(DEVICE_HEALTH);
 var deviceRegistration = z9.object({
@@ -598,6 +552,56 @@ var shareBody = z14.strictObject({
 var shareResponse = z14.object({ url: z14.url(), key: z14.string(), expiresAt: z14.iso.datetime() });
 var sessionStatus = z14.object({ access: z14.enum(["public", "token-required", "signed-in"]) });
 
+// protocol/devices.ts
+import { z as z15 } from "zod";
+var DEVICE_ENROLLMENT = ["open", "registered"];
+var deviceEnrollment = z15.enum(DEVICE_ENROLLMENT);
+var EXPECTED_INTERVAL = { min: 1, max: 7 * 24 * 3600 };
+var DEVICE_TAGS = { max: 32, maxLength: 64 };
+var deviceBody = z15.strictObject({
+  deviceId: deviceId.optional(),
+  name: z15.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
+  location: locationName,
+  enabled: z15.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
+  expectedIntervalSeconds: z15.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
+  tags: z15.array(
+    z15.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
+    { error: "tags must be an array of strings" }
+  ).max(DEVICE_TAGS.max, `at most ${DEVICE_TAGS.max} tags`).refine((tags) => new Set(tags).size === tags.length, { error: "tags must not repeat" }).optional()
+});
+var deviceProfile = z15.object({
+  name: z15.string().nullable(),
+  location: locationName,
+  enabled: z15.boolean(),
+  expectedIntervalSeconds: z15.number().int().nullable(),
+  tags: z15.array(z15.string())
+});
+var registeredDevice = deviceProfile.extend({
+  deviceId,
+  registeredAt: z15.iso.datetime(),
+  updatedAt: z15.iso.datetime(),
+  /** Events refused because the device was disabled (counted at ingest, written coalesced). */
+  rejected: z15.number().int().nonnegative()
+});
+var DEVICES_PAGE = { defaultLimit: 100, maxLimit: 500 };
+var registeredDevicesResponse = z15.object({
+  devices: z15.array(registeredDevice),
+  next: z15.string().min(1).nullable()
+});
+var DEVICE_CHANGE_TYPES = ["device-registered", "device-updated", "device-moved", "device-disabled", "device-enabled", "device-removed"];
+var deviceChange = z15.object({
+  /** Position in the registry's log (shared by every device). */
+  seq: z15.number().int().positive(),
+  type: z15.enum(DEVICE_CHANGE_TYPES),
+  at: z15.iso.datetime(),
+  /** device-registered: the profile; device-updated: the fields that changed; device-moved: from and to. */
+  profile: deviceProfile.optional(),
+  changes: deviceProfile.partial().optional(),
+  from: locationName.optional(),
+  to: locationName.optional()
+});
+var deviceHistoryResponse = z15.object({ deviceId, history: z15.array(deviceChange) });
+
 export {
   locationName,
   deviceId,
@@ -629,5 +633,10 @@ export {
   statsResponse,
   SHARE_LIMITS,
   shareBody,
-  shareResponse
+  shareResponse,
+  deviceBody,
+  registeredDevice,
+  DEVICES_PAGE,
+  registeredDevicesResponse,
+  deviceHistoryResponse
 };
