@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DeviceChange, DeviceProfile, RegisteredDevice } from "../protocol/devices";
+import { deviceProfile, type DeviceChange, type DeviceProfile, type RegisteredDevice } from "../protocol/devices";
+import { deviceId as deviceIdSchema } from "../protocol/ids";
+import { formatIssues } from "../protocol/issues";
 import { isoString } from "../protocol/time";
 import { decide, type DeviceInput } from "../domain/devices/decide";
 import type { DeviceEntry } from "../domain/devices/entries";
@@ -87,6 +89,13 @@ export class DeviceRegistry extends DurableObject<Env> {
 
   /** Registers or changes a device (PUT): the decider's entries, logged and folded in one transaction. */
   put(deviceId: string, profile: DeviceProfile): PutResult {
+    // An RPC boundary like any other: what is logged must be what the contract allows.
+    const id = deviceIdSchema.safeParse(deviceId);
+    const parsed = deviceProfile.strict().safeParse(profile);
+    if (!id.success || !parsed.success) {
+      throw new TypeError(`invalid device: ${[...(id.error ? formatIssues(id.error) : []), ...(parsed.error ? formatIssues(parsed.error) : [])].join("; ")}`);
+    }
+    profile = parsed.data;
     const before = this.state(deviceId);
     const entries = this.run(before, { type: "put", deviceId, profile });
     return { device: this.get(deviceId)!, created: before === null, changes: entries.length };

@@ -97,7 +97,7 @@ export const API_ROUTES: ApiRoute[] = [
     maxBodyBytes: INGEST_LIMITS.maxBodyBytes,
     response: ingestResponse,
     errors: {
-      503: "INGEST_TOKEN is not configured, shorter than 32 characters or equal to another secret; or DEVICE_ENROLLMENT is neither `open` nor `registered`",
+      503: "INGEST_TOKEN is not configured, shorter than 32 characters or equal to another secret; DEVICE_ENROLLMENT is neither `open` nor `registered`; or the device registry did not answer (retry after Retry-After)",
     },
   },
   {

@@ -1,5 +1,6 @@
 import type { DeviceRoute } from "../domain/devices/admit";
 import { registryStub } from "../durable-objects/device-registry";
+import { ApiError } from "./errors";
 
 /** An isolate's copy of the registry's routes is asked about at most this long after it was last brought up to date. */
 export const REVALIDATE_MS = 500;
@@ -38,7 +39,14 @@ class RegistryCache {
 
   private async refresh(env: Env): Promise<void> {
     const started = Date.now();
-    const changes = await registryStub(env).changesSince(this.epoch, this.version);
+    let changes: Awaited<ReturnType<ReturnType<typeof registryStub>["changesSince"]>>;
+    try {
+      changes = await registryStub(env).changesSince(this.epoch, this.version);
+    } catch (error) {
+      // Without an up-to-date copy a disabled device could slip through: refuse the batch; the bridge retries a 503.
+      console.error(JSON.stringify({ level: "error", msg: "device registry did not answer", error: String(error) }));
+      throw new ApiError(503, "the device registry did not answer", ["nothing was stored; retry shortly"], { "Retry-After": "1" });
+    }
     // Another epoch: the registry's storage is not the one this copy came from, and the answer holds every device.
     if (changes.epoch !== this.epoch) this.routes.clear();
     for (const { deviceId, route } of changes.routes) {

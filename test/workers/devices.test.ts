@@ -6,7 +6,7 @@ import { deviceHistoryResponse, registeredDevice, registeredDevicesResponse, typ
 import { registryStub } from "../../durable-objects/device-registry";
 import { app } from "../../worker/app";
 import { encodeDevicesCursor } from "../../worker/params";
-import { REVALIDATE_MS } from "../../worker/registry-cache";
+import { REVALIDATE_MS, registryCache } from "../../worker/registry-cache";
 import { ORIGIN, api, expectError, ingestOk, parsed, storedReadings } from "./support/api";
 import { reading } from "./support/events";
 
@@ -105,6 +105,17 @@ describe("the registry's routes", () => {
     await expectError(await putDevice("bad#2", { location: "Reg", enabled: true }), 400, "invalid device id");
     expect((await putDevice("bad-2", "{not json")).status).toBe(400);
     await expectError(await api(devicePath("bad-2"), { headers: admin }), 404, 'device "bad-2" is not registered');
+  });
+});
+
+describe("the registry object's RPC boundary", () => {
+  it("refuses a profile the contract does not allow, logging nothing", async () => {
+    const registry = registryStub(env);
+    const good = { name: null, location: "Reg Rpc", enabled: true, expectedIntervalSeconds: null, tags: [] };
+    await expect(registry.put("rpc-1", { ...good, location: "a/b" })).rejects.toThrow(/invalid device: location: location may hold only/);
+    await expect(registry.put("rpc#1", good)).rejects.toThrow(/invalid device: deviceId has a character outside/);
+    await expect(registry.put("rpc-1", { ...good, extra: 1 } as typeof good)).rejects.toThrow(/invalid device: .*Unrecognized key: "extra"/);
+    expect(await registry.history("rpc-1")).toEqual([]);
   });
 });
 
@@ -246,6 +257,18 @@ describe("ingest through the registry", () => {
     // `open` (set, or unset as in this pool) lets the stranger in.
     const open = await parsed(await post({ ...env, DEVICE_ENROLLMENT: "open" } as Env, [reading("Reg Enrolled", { deviceId: "stranger-1" })]), ingestResponse);
     expect(open.accepted).toBe(1);
+  });
+
+  it("a registry that does not answer makes ingest refuse the batch with 503 and Retry-After (nothing stored), not let it through unchecked", async () => {
+    // The one stand-in in this file: a registry namespace whose object fails, as an outage would.
+    const down = { idFromName: () => ({}), get: () => ({ changesSince: () => Promise.reject(new Error("registry down")) }) };
+    registryCache.invalidate();
+    const res = await post({ ...env, DEVICE_REGISTRY: down } as unknown as Env, [reading("Reg Outage")]);
+    expect(res.headers.get("retry-after")).toBe("1");
+    await expectError(res, 503, "the device registry did not answer", ["nothing was stored; retry shortly"]);
+    expect(await storedReadings("Reg Outage")).toEqual([]);
+    // Back up: the next batch is checked and stored.
+    expect((await ingestOk([reading("Reg Outage")])).accepted).toBe(1);
   });
 
   it("an invalid DEVICE_ENROLLMENT answers 503 and says what is allowed; nothing is stored", async () => {
