@@ -15,6 +15,14 @@
  * its rows/event counts every row the object wrote meanwhile, alarms and
  * checkpoints included (GET …/stats).
  *
+ * Registry rows (`--registry-devices`, default 1,000; 0 skips them): 500-event
+ * batches from that many devices, first with none of them registered (every
+ * lookup misses: events go where they claim), then with all of them
+ * registered at one location while the events claim another (every lookup
+ * hits and reroutes). Repeated `--registry-rounds` times, alternating which
+ * goes first; the ratio of their throughputs is printed. With `--baseline`,
+ * the baseline build (no registry at all) runs the unregistered row too.
+ *
  * `--baseline REV` also runs REV (a git worktree beside this checkout, its own
  * wrangler dev) and interleaves the runs, so before/after figures come from
  * one run on one machine state.
@@ -37,6 +45,8 @@ const { values: args } = parseArgs({
     "steady-seconds": { type: "string", default: "60" },
     "steady-rate": { type: "string", default: "1" },
     baseline: { type: "string" },
+    "registry-devices": { type: "string", default: "1000" },
+    "registry-rounds": { type: "string", default: "3" },
   },
 });
 const totalEvents = Number(args.events);
@@ -44,14 +54,18 @@ const devices = Number(args.devices);
 const concurrency = Number(args.concurrency);
 const steadySeconds = Number(args["steady-seconds"]);
 const steadyRate = Number(args["steady-rate"]);
+const registryDevices = Number(args["registry-devices"]);
+const registryRounds = Number(args["registry-rounds"]);
 
 const VOTES = [0, 0.5, 1] as const;
 const uuidV7 = createUuidV7();
 type IdKind = "uuidv7" | "uuidv4";
-function makeEvent(location: string, i: number, ids: IdKind): IngestEventInput {
+/** Which devices send: `count` of them named `prefix-0`, `prefix-1`, … */
+type Senders = { prefix: string; count: number };
+function makeEvent(location: string, i: number, ids: IdKind, senders: Senders = { prefix: "bench", count: devices }): IngestEventInput {
   return {
     id: ids === "uuidv7" ? uuidV7() : randomUUID(),
-    deviceId: `bench-${i % devices}`,
+    deviceId: `${senders.prefix}-${i % senders.count}`,
     location,
     occurredAt: Date.now() - (i % 1000),
     vote: VOTES[i % 3]!,
@@ -79,18 +93,20 @@ function runner(worker: LocalWorker, build: string) {
       body,
     });
     if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as IngestResponse;
+    const result = (await res.json()) as IngestResponse;
+    if (result.rejected.length > 0) throw new Error(`ingest rejected events: ${JSON.stringify(result.rejected[0])}`);
+    return result;
   };
 
   /** Sends `requests` batches of `batchSize` with `concurrency` in flight (or one every `intervalMs`); bodies are built beforehand. */
-  async function run(location: string, batchSize: number, requests: number, ids: IdKind = "uuidv7", intervalMs?: number): Promise<Row> {
+  async function run(location: string, batchSize: number, requests: number, ids: IdKind = "uuidv7", intervalMs?: number, senders?: Senders, stored = location): Promise<Row> {
     const bodies = Array.from({ length: requests }, (_, r) =>
-      JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => makeEvent(location, r * batchSize + i, ids)) }),
+      JSON.stringify({ events: Array.from({ length: batchSize }, (_, i) => makeEvent(location, r * batchSize + i, ids, senders)) }),
     );
     const latencies: number[] = [];
     let accepted = 0;
     let next = 0;
-    const before = await stats(location);
+    const before = await stats(stored);
     const started = performance.now();
     const send = async (body: string) => {
       const t0 = performance.now();
@@ -116,9 +132,10 @@ function runner(worker: LocalWorker, build: string) {
       await new Promise((r) => setTimeout(r, 3_000));
     }
     const seconds = (performance.now() - started) / 1000;
-    const after = await stats(location);
+    const after = await stats(stored);
     return {
       build,
+      registry: senders === undefined ? "-" : stored === location ? `${senders.count} devices, none registered` : `${senders.count} devices, all registered`,
       ids,
       batch: intervalMs === undefined ? batchSize : `1 @ ${(1000 / intervalMs).toFixed(1)}/s`,
       requests,
@@ -129,7 +146,24 @@ function runner(worker: LocalWorker, build: string) {
       "rows/event": (after.rowsWritten - before.rowsWritten) / Math.max(1, after.accepted - before.accepted),
     };
   }
-  return run;
+  /** Registers `senders` at `location` through the admin API, 8 requests in flight. */
+  const register = async (senders: Senders, location: string): Promise<void> => {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < senders.count) {
+          const id = `${senders.prefix}-${next++}`;
+          const res = await fetch(`${worker.url}/api/v1/devices/${id}`, {
+            method: "PUT",
+            headers: { authorization: `Bearer ${worker.adminToken}`, "content-type": "application/json" },
+            body: JSON.stringify({ location, enabled: true, expectedIntervalSeconds: 60 }),
+          });
+          if (res.status !== 200) throw new Error(`registering ${id} answered ${res.status}: ${await res.text()}`);
+        }
+      }),
+    );
+  };
+  return Object.assign(run, { register });
 }
 
 const baseline: Baseline | null = args.baseline ? checkoutBaseline(args.baseline) : null;
@@ -146,12 +180,37 @@ try {
     for (const run of runs) rows.push(await run(`bench-${batch}`, batch, Math.ceil(events / batch)));
   }
   for (const run of runs) rows.push(await run("bench-500-v4", 500, Math.ceil(totalEvents / 500), "uuidv4"));
+  if (registryDevices > 0) {
+    // Lookups that miss vs lookups that hit and reroute, same worker, same sizes, alternating order.
+    const [current, ...others] = runs;
+    const unregistered: Senders = { prefix: "bench-free", count: registryDevices };
+    const registered: Senders = { prefix: "bench-reg", count: registryDevices };
+    await current!.register(registered, "bench-registry-home");
+    const rate = { none: 0, registered: 0 };
+    const requests = Math.ceil(totalEvents / 500);
+    for (let round = 0; round < registryRounds; round++) {
+      const none = async () => {
+        const row = await current!("bench-registry-free", 500, requests, "uuidv7", undefined, unregistered);
+        rate.none += row["events/s"] as number;
+        rows.push(row);
+      };
+      const hit = async () => {
+        const row = await current!("bench-registry-claimed", 500, requests, "uuidv7", undefined, registered, "bench-registry-home");
+        rate.registered += row["events/s"] as number;
+        rows.push(row);
+      };
+      if (round % 2 === 0) await none().then(hit);
+      else await hit().then(none);
+      for (const other of others) rows.push(await other("bench-registry-free", 500, requests, "uuidv7", undefined, unregistered));
+    }
+    console.log(`\nregistry: ${registryDevices} registered devices at ${(rate.registered / rate.none).toFixed(3)}× the throughput of ${registryDevices} unregistered ones (mean of ${registryRounds} rounds each)`);
+  }
   if (steadySeconds > 0) {
     // The trickles run side by side: same minutes, same machine state.
     rows.push(...(await Promise.all(runs.map((run) => run("bench-steady", 1, Math.round(steadySeconds * steadyRate), "uuidv7", 1000 / steadyRate)))));
   }
   console.log(`\nOne location, ${devices} devices, ${concurrency} requests in flight, wrangler dev on 127.0.0.1\n`);
-  report("ingest", rows, { devices, concurrency, steadySeconds, steadyRate, baseline: baseline?.rev ?? null });
+  report("ingest", rows, { devices, concurrency, steadySeconds, steadyRate, registryDevices, registryRounds, baseline: baseline?.rev ?? null });
 } finally {
   for (const { worker } of workers) await worker.dispose();
   baseline?.dispose();

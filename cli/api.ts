@@ -61,6 +61,8 @@ export function apiClient(config: { url: string; adminToken: string | undefined;
         if (error.success) throw new CliFailure(`${method} ${path}: ${res.status} ${error.data.error}`, error.data.issues);
         throw new CliFailure(`${method} ${path}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
+      // No content (a DELETE): the caller's schema says whether that is an answer it takes.
+      if (res.status === 204) return schema.parse(undefined);
       if (json === undefined) {
         throw new CliFailure(`${method} ${path}: the answer is not JSON (is ${config.url} a happy-hub worker?)`, [
           `${res.status}, content-type ${res.headers.get("content-type") ?? "none"}: ${text.slice(0, 100)}`,

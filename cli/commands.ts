@@ -19,6 +19,8 @@ import {
   statsResponse,
   type LogEvent,
 } from "../protocol";
+import { DEVICES_PAGE, deviceBody, deviceHistoryResponse, registeredDevice, registeredDevicesResponse, type RegisteredDevice } from "../protocol/devices";
+import { deviceId } from "../protocol/ids";
 import { CliFailure, type ApiClient } from "./api";
 import { UsageError } from "./config";
 import { eventLine, fixed, keyValues, table } from "./output";
@@ -161,6 +163,31 @@ async function follow(ctx: CommandContext, loc: string, after: number | undefine
   }
 }
 
+const device = (value: string | undefined): string => {
+  if (value === undefined) throw new UsageError("missing <deviceId>");
+  const parsed = deviceId.safeParse(value);
+  if (!parsed.success) throw new UsageError(`<deviceId> ${JSON.stringify(value)}: ${formatIssues(parsed.error).join("; ")}`);
+  return parsed.data;
+};
+const devicePath = (id: string, rest = "") => `/api/v1/devices/${encodeURIComponent(id)}${rest}`;
+
+const printDevices = (ctx: CommandContext, devices: RegisteredDevice[]) =>
+  ctx.out(
+    table(
+      ["device", "name", "location", "enabled", "interval s", "refused", "tags"],
+      devices.map((d) => [d.deviceId, d.name, d.location, d.enabled ? "yes" : "no", d.expectedIntervalSeconds, d.rejected, d.tags.join(",") || null]),
+    ),
+  );
+
+/** A device's profile as PUT takes it, from the one registered (so set/enable/disable change only what they name). */
+const profileOf = (d: RegisteredDevice) => ({
+  location: d.location,
+  enabled: d.enabled,
+  ...(d.name !== null && { name: d.name }),
+  ...(d.expectedIntervalSeconds !== null && { expectedIntervalSeconds: d.expectedIntervalSeconds }),
+  ...(d.tags.length > 0 && { tags: d.tags }),
+});
+
 /** The commands, one entry each: usage, help and behaviour in one place. */
 export const COMMANDS: Record<string, Command> = {
   health: {
@@ -270,6 +297,81 @@ checks it against the contract before sending, and replaces the location's rule 
           answer.rules.map((r) => [r.id, r.metric, r.op, r.threshold, r.minSamples, r.raise, r.clear]),
         ),
       );
+    },
+  },
+  devices: {
+    maxArgs: 2,
+    usage: "devices list [--location <l>] | devices get|history|enable|disable|remove <deviceId> | devices set <deviceId> [--location <l>] [--name <n>] [--interval <s>] [--tags a,b]",
+    summary: "the device registry (admin token)",
+    details: `list pages through every registered device (or one location's). set registers a device (--location
+required then) or changes what its flags name, keeping the rest; enable and disable switch it (a disabled
+device's events are refused at ingest and counted). Every change is logged: history shows it.`,
+    options: { location: { type: "string" }, name: { type: "string" }, interval: { type: "string" }, tags: { type: "string" } },
+    async run(ctx) {
+      const [action, id] = ctx.args;
+      const admin = { auth: "admin" as const };
+      if (action === "list") {
+        if (id !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(id)}`);
+        const loc = ctx.flags.location === undefined ? undefined : location(String(ctx.flags.location));
+        const all: RegisteredDevice[] = [];
+        let cursor: string | null = null;
+        do {
+          const query = new URLSearchParams({ limit: String(DEVICES_PAGE.maxLimit) });
+          if (loc !== undefined) query.set("location", loc);
+          if (cursor) query.set("cursor", cursor);
+          const page: z.output<typeof registeredDevicesResponse> = await ctx.api.request("GET", `/api/v1/devices?${query}`, registeredDevicesResponse, admin);
+          all.push(...page.devices);
+          cursor = page.next;
+        } while (cursor);
+        if (ctx.json) return ctx.out(JSON.stringify({ devices: all, next: null }));
+        if (all.length === 0) return ctx.out("no devices registered");
+        return printDevices(ctx, all);
+      }
+      const known = ["get", "history", "enable", "disable", "remove", "set"];
+      if (action === undefined || !known.includes(action)) {
+        throw new UsageError(action === undefined ? "missing list, get, set, enable, disable, remove or history" : `unknown devices action ${JSON.stringify(action)}: ${["list", ...known].join(", ")}`);
+      }
+      const target = device(id);
+      if (action === "remove") {
+        await ctx.api.request("DELETE", devicePath(target), z.unknown(), admin);
+        return ctx.out(ctx.json ? JSON.stringify({ removed: target }) : `${target}: removed`);
+      }
+      if (action === "history") {
+        const answer = await ctx.api.request("GET", devicePath(target, "/history"), deviceHistoryResponse, admin);
+        if (ctx.json) return ctx.out(JSON.stringify(answer));
+        for (const h of answer.history) {
+          const detail = h.type === "device-moved" ? `${h.from} → ${h.to}` : h.changes ? JSON.stringify(h.changes) : h.profile ? JSON.stringify(h.profile) : "";
+          ctx.out(`${String(h.seq).padStart(6)}  ${h.at}  ${h.type.padEnd(17)}  ${detail}`.trimEnd());
+        }
+        return;
+      }
+      let answer: RegisteredDevice;
+      if (action === "get") {
+        answer = await ctx.api.request("GET", devicePath(target), registeredDevice, admin);
+      } else {
+        // set, enable, disable: start from what is registered (nothing, for a new device's set).
+        let current: ReturnType<typeof profileOf> | undefined;
+        try {
+          current = profileOf(await ctx.api.request("GET", devicePath(target), registeredDevice, admin));
+        } catch (e) {
+          if (!(e instanceof CliFailure && / 404 /.test(e.message))) throw e;
+        }
+        if (action !== "set" && current === undefined) throw new CliFailure(`${target} is not registered`, ["register it with devices set <deviceId> --location <l>"]);
+        const draft: Record<string, unknown> = { ...current };
+        if (action === "enable" || action === "disable") draft.enabled = action === "enable";
+        else {
+          if (current === undefined) draft.enabled = true;
+          if (ctx.flags.location !== undefined) draft.location = String(ctx.flags.location);
+          if (ctx.flags.name !== undefined) draft.name = String(ctx.flags.name);
+          if (ctx.flags.interval !== undefined) draft.expectedIntervalSeconds = count("interval", ctx.flags.interval, 1, Number.MAX_SAFE_INTEGER);
+          if (ctx.flags.tags !== undefined) draft.tags = String(ctx.flags.tags).split(",").filter(Boolean);
+        }
+        const body = deviceBody.safeParse(draft);
+        if (!body.success) throw new CliFailure(`not a valid device (nothing was sent)`, formatIssues(body.error));
+        answer = await ctx.api.request("PUT", devicePath(target), registeredDevice, { ...admin, body: body.data });
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      printDevices(ctx, [answer]);
     },
   },
   rebuild: {

@@ -4,9 +4,13 @@ import {
   sleep
 } from "./chunks/chunk-XONRZW4J.mjs";
 import {
+  DEVICES_PAGE,
   EVENTS_PAGE,
   LOCATIONS_PAGE,
   SHARE_LIMITS,
+  deviceBody,
+  deviceHistoryResponse,
+  deviceId,
   errorBody,
   eventsPage,
   formatIssues,
@@ -15,12 +19,14 @@ import {
   locationName,
   locationsResponse,
   rebuildResponse,
+  registeredDevice,
+  registeredDevicesResponse,
   rulesBody,
   rulesResponse,
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-6HSMH7W5.mjs";
+} from "./chunks/chunk-ZAF2DTVI.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -70,6 +76,7 @@ function apiClient(config) {
         if (error.success) throw new CliFailure(`${method} ${path2}: ${res.status} ${error.data.error}`, error.data.issues);
         throw new CliFailure(`${method} ${path2}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
+      if (res.status === 204) return schema.parse(void 0);
       if (json === void 0) {
         throw new CliFailure(`${method} ${path2}: the answer is not JSON (is ${config.url} a happy-hub worker?)`, [
           `${res.status}, content-type ${res.headers.get("content-type") ?? "none"}: ${text.slice(0, 100)}`
@@ -274,6 +281,26 @@ async function follow(ctx, loc, after) {
     clearInterval(keepAlive);
   }
 }
+var device = (value) => {
+  if (value === void 0) throw new UsageError("missing <deviceId>");
+  const parsed = deviceId.safeParse(value);
+  if (!parsed.success) throw new UsageError(`<deviceId> ${JSON.stringify(value)}: ${formatIssues(parsed.error).join("; ")}`);
+  return parsed.data;
+};
+var devicePath = (id, rest = "") => `/api/v1/devices/${encodeURIComponent(id)}${rest}`;
+var printDevices = (ctx, devices) => ctx.out(
+  table(
+    ["device", "name", "location", "enabled", "interval s", "refused", "tags"],
+    devices.map((d) => [d.deviceId, d.name, d.location, d.enabled ? "yes" : "no", d.expectedIntervalSeconds, d.rejected, d.tags.join(",") || null])
+  )
+);
+var profileOf = (d) => ({
+  location: d.location,
+  enabled: d.enabled,
+  ...d.name !== null && { name: d.name },
+  ...d.expectedIntervalSeconds !== null && { expectedIntervalSeconds: d.expectedIntervalSeconds },
+  ...d.tags.length > 0 && { tags: d.tags }
+});
 var COMMANDS = {
   health: {
     maxArgs: 0,
@@ -382,6 +409,80 @@ checks it against the contract before sending, and replaces the location's rule 
           answer.rules.map((r) => [r.id, r.metric, r.op, r.threshold, r.minSamples, r.raise, r.clear])
         )
       );
+    }
+  },
+  devices: {
+    maxArgs: 2,
+    usage: "devices list [--location <l>] | devices get|history|enable|disable|remove <deviceId> | devices set <deviceId> [--location <l>] [--name <n>] [--interval <s>] [--tags a,b]",
+    summary: "the device registry (admin token)",
+    details: `list pages through every registered device (or one location's). set registers a device (--location
+required then) or changes what its flags name, keeping the rest; enable and disable switch it (a disabled
+device's events are refused at ingest and counted). Every change is logged: history shows it.`,
+    options: { location: { type: "string" }, name: { type: "string" }, interval: { type: "string" }, tags: { type: "string" } },
+    async run(ctx) {
+      const [action, id] = ctx.args;
+      const admin = { auth: "admin" };
+      if (action === "list") {
+        if (id !== void 0) throw new UsageError(`unexpected argument ${JSON.stringify(id)}`);
+        const loc = ctx.flags.location === void 0 ? void 0 : location(String(ctx.flags.location));
+        const all = [];
+        let cursor = null;
+        do {
+          const query = new URLSearchParams({ limit: String(DEVICES_PAGE.maxLimit) });
+          if (loc !== void 0) query.set("location", loc);
+          if (cursor) query.set("cursor", cursor);
+          const page = await ctx.api.request("GET", `/api/v1/devices?${query}`, registeredDevicesResponse, admin);
+          all.push(...page.devices);
+          cursor = page.next;
+        } while (cursor);
+        if (ctx.json) return ctx.out(JSON.stringify({ devices: all, next: null }));
+        if (all.length === 0) return ctx.out("no devices registered");
+        return printDevices(ctx, all);
+      }
+      const known = ["get", "history", "enable", "disable", "remove", "set"];
+      if (action === void 0 || !known.includes(action)) {
+        throw new UsageError(action === void 0 ? "missing list, get, set, enable, disable, remove or history" : `unknown devices action ${JSON.stringify(action)}: ${["list", ...known].join(", ")}`);
+      }
+      const target = device(id);
+      if (action === "remove") {
+        await ctx.api.request("DELETE", devicePath(target), z2.unknown(), admin);
+        return ctx.out(ctx.json ? JSON.stringify({ removed: target }) : `${target}: removed`);
+      }
+      if (action === "history") {
+        const answer2 = await ctx.api.request("GET", devicePath(target, "/history"), deviceHistoryResponse, admin);
+        if (ctx.json) return ctx.out(JSON.stringify(answer2));
+        for (const h of answer2.history) {
+          const detail = h.type === "device-moved" ? `${h.from} \u2192 ${h.to}` : h.changes ? JSON.stringify(h.changes) : h.profile ? JSON.stringify(h.profile) : "";
+          ctx.out(`${String(h.seq).padStart(6)}  ${h.at}  ${h.type.padEnd(17)}  ${detail}`.trimEnd());
+        }
+        return;
+      }
+      let answer;
+      if (action === "get") {
+        answer = await ctx.api.request("GET", devicePath(target), registeredDevice, admin);
+      } else {
+        let current;
+        try {
+          current = profileOf(await ctx.api.request("GET", devicePath(target), registeredDevice, admin));
+        } catch (e) {
+          if (!(e instanceof CliFailure && / 404 /.test(e.message))) throw e;
+        }
+        if (action !== "set" && current === void 0) throw new CliFailure(`${target} is not registered`, ["register it with devices set <deviceId> --location <l>"]);
+        const draft = { ...current };
+        if (action === "enable" || action === "disable") draft.enabled = action === "enable";
+        else {
+          if (current === void 0) draft.enabled = true;
+          if (ctx.flags.location !== void 0) draft.location = String(ctx.flags.location);
+          if (ctx.flags.name !== void 0) draft.name = String(ctx.flags.name);
+          if (ctx.flags.interval !== void 0) draft.expectedIntervalSeconds = count("interval", ctx.flags.interval, 1, Number.MAX_SAFE_INTEGER);
+          if (ctx.flags.tags !== void 0) draft.tags = String(ctx.flags.tags).split(",").filter(Boolean);
+        }
+        const body = deviceBody.safeParse(draft);
+        if (!body.success) throw new CliFailure(`not a valid device (nothing was sent)`, formatIssues(body.error));
+        answer = await ctx.api.request("PUT", devicePath(target), registeredDevice, { ...admin, body: body.data });
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      printDevices(ctx, [answer]);
     }
   },
   rebuild: {

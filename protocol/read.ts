@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { deviceId, locationName } from "./ids";
 import { vote } from "./readings";
+import { deviceHealth, deviceRegistration } from "./device-health";
 
 /** Length of the sliding window behind the hourly score. */
 export const WINDOW_MS = 60 * 60_000;
@@ -50,10 +51,18 @@ export const locationResponse = z.object({
 });
 export type LocationResponse = z.infer<typeof locationResponse>;
 
-/** What a location knows of one device: when it was last heard and its latest readings (by occurredAt). */
+/**
+ * What a location knows of one device: when it was last heard and its latest
+ * readings (by occurredAt); with the registry's word on it (`registration`,
+ * null for a device the registry does not hold) and its `health` (null
+ * without an expected interval). A registered device never heard here is
+ * listed with `lastSeenAt` null.
+ */
 export const deviceSummary = z.object({
   deviceId,
-  lastSeenAt: z.iso.datetime(),
+  lastSeenAt: z.iso.datetime().nullable(),
+  health: deviceHealth.nullable(),
+  registration: deviceRegistration.nullable(),
   vote: vote.nullable(),
   temperature: z.number().nullable(),
   humidity: z.number().nullable(),

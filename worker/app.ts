@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, handleError } from "./errors";
 import { commands } from "./routes/commands";
+import { devices } from "./routes/devices";
 import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { securityHeaders } from "./middleware/security-headers";
@@ -30,6 +31,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/commands", commands)
   .route("/api/v1/fleet", fleet)
   .route("/api/v1/session", session)
+  .route("/api/v1/devices", devices)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);
   })

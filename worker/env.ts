@@ -17,6 +17,8 @@ interface Settings {
   MAX_SOCKETS_PER_LOCATION?: string;
   /** Origins besides the worker's own whose pages may open live sockets, comma-separated (e.g. `https://wall.example.org`). */
   ALLOWED_ORIGINS?: string;
+  /** `open` (default): a device the registry does not know sends as before; `registered`: its events are rejected. */
+  DEVICE_ENROLLMENT?: string;
 }
 
 declare global {

@@ -17,6 +17,7 @@ import {
   ingestResponse,
   liveFrame,
   locationName,
+  deviceId as deviceIdParam,
   locationResponse,
   locationsResponse,
   rebuildResponse,
@@ -26,8 +27,10 @@ import {
   hourlyResponse,
   EVENTS_PAGE,
 } from "../protocol";
-import { eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
+import { deviceBody, deviceHistoryResponse, registeredDevice, registeredDevicesResponse, DEVICES_PAGE } from "../protocol/devices";
+import { devicesQuery, eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
 import { RULES_BODY_LIMIT } from "./routes/locations";
+import { DEVICE_BODY_LIMIT } from "./routes/devices";
 
 /**
  * The API reference: one entry per route, turned into the OpenAPI document
@@ -61,6 +64,8 @@ export interface ApiRoute {
 }
 
 const location = { location: locationName };
+const device = { deviceId: deviceIdParam };
+const NOT_REGISTERED = { 404: "The device is not registered" };
 const NOT_FOUND_NOTE = "Every location exists (empty until its first event): reads of an unknown name answer an empty location, not 404.";
 
 export const API_ROUTES: ApiRoute[] = [
@@ -91,6 +96,9 @@ export const API_ROUTES: ApiRoute[] = [
     body: z.object({ events: z.array(ingestEvent).min(INGEST_LIMITS.minEvents).max(INGEST_LIMITS.maxEvents) }),
     maxBodyBytes: INGEST_LIMITS.maxBodyBytes,
     response: ingestResponse,
+    errors: {
+      503: "INGEST_TOKEN is not configured, shorter than 32 characters or equal to another secret; DEVICE_ENROLLMENT is neither `open` nor `registered`; or the device registry did not answer (retry after Retry-After)",
+    },
   },
   {
     method: "get",
@@ -136,7 +144,7 @@ export const API_ROUTES: ApiRoute[] = [
     query: eventsQuery,
     response: eventsPage,
   },
-  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "viewer", params: location, response: devicesResponse },
+  { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices: latest readings, registration and health", description: "Health from the registered `expectedIntervalSeconds`: online while silent for at most 1× the interval, late up to 3×, offline beyond (null without an interval). Registered devices never heard here are listed with `lastSeenAt` null.", auth: "viewer", params: location, response: devicesResponse },
   {
     method: "get",
     path: "/api/v1/locations/{location}/live",
@@ -209,5 +217,50 @@ export const API_ROUTES: ApiRoute[] = [
     auth: "ingest",
     response: { status: 101, description: "Switching to the commands WebSocket", schema: hubFrame },
     errors: { 426: "Not a WebSocket upgrade request" },
+  },
+  {
+    method: "get",
+    path: "/api/v1/devices",
+    tag: "devices",
+    summary: "Registered devices, by id, paged",
+    description: `\`location\` lists one location's devices. \`limit\` 1–${DEVICES_PAGE.maxLimit} (default ${DEVICES_PAGE.defaultLimit}); \`next\` is the cursor of the following page, null on the last. A cursor this API did not issue is a 400.`,
+    auth: "admin",
+    query: devicesQuery,
+    response: registeredDevicesResponse,
+  },
+  { method: "get", path: "/api/v1/devices/{deviceId}", tag: "devices", summary: "One registered device", auth: "admin", params: device, response: registeredDevice, errors: NOT_REGISTERED },
+  {
+    method: "put",
+    path: "/api/v1/devices/{deviceId}",
+    tag: "devices",
+    summary: "Register a device, or replace its profile",
+    description:
+      "The complete profile: optional fields left out are cleared. Each change is an entry in the registry's log (registered, updated, moved, disabled, enabled); the same profile again adds none. The device's events go to `location` from now on, whatever they claim; while `enabled` is false they are rejected at ingest and counted. Every worker isolate applies the change within a second.",
+    auth: "admin",
+    params: device,
+    body: deviceBody,
+    maxBodyBytes: DEVICE_BODY_LIMIT,
+    response: registeredDevice,
+  },
+  {
+    method: "delete",
+    path: "/api/v1/devices/{deviceId}",
+    tag: "devices",
+    summary: "Remove a device from the registry",
+    description: "A `device-removed` entry; its history stays. Its events are then treated as an unknown device's (DEVICE_ENROLLMENT).",
+    auth: "admin",
+    params: device,
+    response: { status: 204, description: "Removed" },
+    errors: NOT_REGISTERED,
+  },
+  {
+    method: "get",
+    path: "/api/v1/devices/{deviceId}/history",
+    tag: "devices",
+    summary: "Every change to a device, oldest first",
+    auth: "admin",
+    params: device,
+    response: deviceHistoryResponse,
+    errors: { 404: "The device was never registered" },
   },
 ];

@@ -89,6 +89,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: "access", description: "Viewer sessions and share links" },
       { name: "actions", description: "Rules, alerts" },
       { name: "admin", description: "Operations (admin token)" },
+      { name: "devices", description: "The device registry (admin token)" },
       { name: "bridge", description: "The bridge's command feed (ingest token)" },
     ],
     components: {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { EVENTS_PAGE, HOURLY_LIMITS, LOCATIONS_PAGE, formatIssues, locationName } from "../protocol";
+import { EVENTS_PAGE, HOURLY_LIMITS, LOCATIONS_PAGE, deviceId, formatIssues, locationName } from "../protocol";
+import { DEVICES_PAGE } from "../protocol/devices";
 import { HOUR_MS, hourStart } from "../domain/time-buckets";
 import { instant } from "../protocol/time";
 import { decodeBase64Url, encodeBase64Url } from "./base64url";
@@ -15,6 +16,8 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what:
 export const parseLocation = (value: string | undefined): string =>
   parseOr400(locationName, value, "location");
 
+export const parseDeviceId = (value: string | undefined): string => parseOr400(deviceId, value, "device id");
+
 /** A non-negative integer from a query string. */
 const seqParam = z
   .string()
@@ -29,44 +32,57 @@ export const eventsQuery = z.object({
 });
 
 /**
- * The locations list's cursor: base64url of the UTF-8 JSON `{"after": name}`,
- * the last name of the previous page. Opaque to clients; any location name
- * the contract allows round-trips.
+ * A list's cursor: base64url of the UTF-8 JSON `{"after": key}`, the last key
+ * of the previous page (a location name, a device id). Opaque to clients; any
+ * key the contract allows round-trips, and anything else is a 400.
  */
-const locationsCursor = z.strictObject({ after: locationName });
+const encodeCursor = (after: string): string => encodeBase64Url(new TextEncoder().encode(JSON.stringify({ after })));
 
-export const encodeLocationsCursor = (after: string): string =>
-  encodeBase64Url(new TextEncoder().encode(JSON.stringify({ after } satisfies z.input<typeof locationsCursor>)));
+export const encodeLocationsCursor = encodeCursor;
+export const encodeDevicesCursor = encodeCursor;
 
 /** Why a cursor was refused, after this prefix: a client should start over without it. */
 const NOT_OURS = "not a cursor this API issued (start over without it)";
 
-const cursorParam = z
-  .string()
-  .max(512, "must be at most 512 characters")
-  .transform((text, ctx) => {
-    const refuse = (why: string) => {
-      ctx.addIssue({ code: "custom", message: `${NOT_OURS}: ${why}` });
-      return z.NEVER;
-    };
-    const bytes = decodeBase64Url(text);
-    if (bytes === null || bytes.length === 0) return refuse("not base64url");
-    let json: unknown;
-    try {
-      json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-    } catch {
-      return refuse("not UTF-8 JSON");
-    }
-    const parsed = locationsCursor.safeParse(json);
-    if (!parsed.success) return refuse(formatIssues(parsed.error).join("; "));
-    return parsed.data.after;
-  });
+/** The cursor query parameter of a list keyed by `key` (the schema of the `after` it carries). */
+const cursorParam = (key: z.ZodType<string>) => {
+  const payload = z.strictObject({ after: key });
+  return z
+    .string()
+    .max(512, "must be at most 512 characters")
+    .transform((text, ctx) => {
+      const refuse = (why: string) => {
+        ctx.addIssue({ code: "custom", message: `${NOT_OURS}: ${why}` });
+        return z.NEVER;
+      };
+      const bytes = decodeBase64Url(text);
+      if (bytes === null || bytes.length === 0) return refuse("not base64url");
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+      } catch {
+        return refuse("not UTF-8 JSON");
+      }
+      const parsed = payload.safeParse(json);
+      if (!parsed.success) return refuse(formatIssues(parsed.error).join("; "));
+      return parsed.data.after;
+    });
+};
+
+/** A page size from 1 to `page.maxLimit`, `page.defaultLimit` when absent. */
+const pageLimit = (page: { defaultLimit: number; maxLimit: number }) =>
+  seqParam.pipe(z.number().min(1, "must be at least 1").max(page.maxLimit, `must be at most ${page.maxLimit}`)).default(page.defaultLimit);
 
 export const locationsQuery = z.object({
-  limit: seqParam
-    .pipe(z.number().min(1, "must be at least 1").max(LOCATIONS_PAGE.maxLimit, `must be at most ${LOCATIONS_PAGE.maxLimit}`))
-    .default(LOCATIONS_PAGE.defaultLimit),
-  cursor: cursorParam.optional(),
+  limit: pageLimit(LOCATIONS_PAGE),
+  cursor: cursorParam(locationName).optional(),
+});
+
+/** `GET /api/v1/devices?location=&cursor=&limit=` */
+export const devicesQuery = z.object({
+  location: locationName.optional(),
+  limit: pageLimit(DEVICES_PAGE),
+  cursor: cursorParam(deviceId).optional(),
 });
 
 export const liveQuery = z.object({ since: seqParam.optional() });

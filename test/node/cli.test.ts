@@ -192,6 +192,34 @@ describe("happy-hub CLI", () => {
     );
   });
 
+  it("devices: set registers, enable/disable switch, list/get/history show, remove removes (admin token); a bad profile is refused before sending", async () => {
+    const set = await cli(["devices", "set", "cli-dev-1", "--location", "CLI-Devices", "--name", "Lobby", "--interval", "60", "--tags", "a,b"], { env: admin() });
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/^device\s+name\s+location\s+enabled\s+interval s\s+refused\s+tags\ncli-dev-1\s+Lobby\s+CLI-Devices\s+yes\s+60\s+0\s+a,b\n$/);
+    expect((await cli(["devices", "disable", "cli-dev-1"], { env: admin() })).stdout).toMatch(/cli-dev-1\s+Lobby\s+CLI-Devices\s+no\s+60/);
+    // set keeps what it does not name: still disabled, still named.
+    const moved = await cli(["devices", "set", "cli-dev-1", "--location", "CLI-Elsewhere", "--json"], { env: admin() });
+    expect(JSON.parse(moved.stdout)).toMatchObject({ deviceId: "cli-dev-1", name: "Lobby", location: "CLI-Elsewhere", enabled: false, expectedIntervalSeconds: 60, tags: ["a", "b"] });
+
+    const list = await cli(["devices", "list", "--location", "CLI-Elsewhere", "--json"], { env: admin() });
+    expect(JSON.parse(list.stdout).devices.map((d: { deviceId: string }) => d.deviceId)).toEqual(["cli-dev-1"]);
+    const history = await cli(["devices", "history", "cli-dev-1"], { env: admin() });
+    expect(history.stdout.split("\n").filter(Boolean).map((l) => l.trim().split(/\s+/)[2])).toEqual(["device-registered", "device-disabled", "device-moved"]);
+
+    const bad = await cli(["devices", "set", "cli-dev-2", "--location", "MТС"], { env: admin() });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("location mixes scripts");
+    const missing = await cli(["devices", "enable", "cli-dev-2"], { env: admin() });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("cli-dev-2 is not registered");
+
+    expect((await cli(["devices", "remove", "cli-dev-1"], { env: admin() })).stdout).toBe("cli-dev-1: removed\n");
+    const gone = await cli(["devices", "get", "cli-dev-1"], { env: admin() });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/GET \/api\/v1\/devices\/cli-dev-1: 404 device "cli-dev-1" is not registered/);
+    expect((await cli(["devices", "list"], { env: baseEnv() })).stderr).toContain("no admin token");
+  });
+
   it("share makes a read-only link for one location (admin token); the worker's refusal is shown with its reasons", async () => {
     // This worker has no SHARE_SECRET: the API's 503 says so.
     const unset = await cli(["share", "MTC"], { env: admin() });

@@ -290,8 +290,8 @@ describe("GET /api/v1/locations/{location}/devices", () => {
     };
     expect(await devices()).toEqual({
       devices: [
-        { deviceId: "dev-x", lastSeenAt: new Date(t - 10 * MINUTE).toISOString(), vote: 1, temperature: 20, humidity: 55 },
-        { deviceId: "dev-y", lastSeenAt: new Date(t - 5 * MINUTE).toISOString(), vote: null, temperature: 30, humidity: null },
+        { deviceId: "dev-x", lastSeenAt: new Date(t - 10 * MINUTE).toISOString(), vote: 1, temperature: 20, humidity: 55, health: null, registration: null },
+        { deviceId: "dev-y", lastSeenAt: new Date(t - 5 * MINUTE).toISOString(), vote: null, temperature: 30, humidity: null, health: null, registration: null },
       ],
     });
     await ingestOk([reading(location, { deviceId: "dev-x", vote: 0.5, occurredAt: t - MINUTE })]);
@@ -301,6 +301,8 @@ describe("GET /api/v1/locations/{location}/devices", () => {
       vote: 0.5,
       temperature: 20,
       humidity: 55,
+      health: null,
+      registration: null,
     });
   });
 

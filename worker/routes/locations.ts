@@ -10,6 +10,7 @@ import { bearerSecret } from "../middleware/bearer-secret";
 import { requireSecret } from "../secrets";
 import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
 import { fleetStub, locationStub } from "../stubs";
+import { locationDevices } from "../device-health";
 
 export const RULES_BODY_LIMIT = 64 * 1024;
 
@@ -41,16 +42,7 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/devices", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
-    const devices = await locationStub(c.env, location).devices();
-    return c.json({
-      devices: devices.map((d) => ({
-        deviceId: d.deviceId,
-        lastSeenAt: isoString(d.lastSeenAt),
-        vote: (d.vote?.value ?? null) as DevicesResponse["devices"][number]["vote"],
-        temperature: d.temperature?.value ?? null,
-        humidity: d.humidity?.value ?? null,
-      })),
-    } satisfies DevicesResponse);
+    return c.json((await locationDevices(c.env, location, Date.now())) satisfies DevicesResponse);
   })
   .get("/:location/live", socketAccess(), async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventsPage, type LogEvent } from "../../../protocol/events";
 import { formatIssues } from "../../../protocol/issues";
-import { hourlyResponse, type HourlyResponse } from "../../../protocol/read";
+import { devicesResponse, hourlyResponse, type DevicesResponse, type HourlyResponse } from "../../../protocol/read";
 import { noteUnauthorized, readHeaders, withKey } from "./share-key";
 import { readEvents } from "./frames";
 
@@ -25,6 +25,11 @@ async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: Ab
 export function fetchHourly(location: string, range?: { from: number; to: number }, signal?: AbortSignal): Promise<HourlyResponse> {
   const query = range ? `?from=${range.from}&to=${range.to}` : "";
   return getJson(`${locationPath(location)}/hourly${query}`, hourlyResponse, signal);
+}
+
+/** The location's devices: latest readings, the registry's word on each, and health. */
+export function fetchDevices(location: string, signal?: AbortSignal): Promise<DevicesResponse> {
+  return getJson(`${locationPath(location)}/devices`, devicesResponse, signal);
 }
 
 /** A page of the log, read as tolerantly as live frames: entries this build cannot read are skipped (and logged). */

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-I5VVE2KG.mjs";
+import "./chunk-ZAF2DTVI.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -400,140 +400,207 @@ var eventsPage = z8.object({
 var EVENTS_PAGE = { defaultLimit: 100, maxLimit: 1e3 };
 
 // protocol/read.ts
+import { z as z10 } from "zod";
+
+// protocol/device-health.ts
 import { z as z9 } from "zod";
+var DEVICE_HEALTH = ["online", "late", "offline"];
+var deviceHealth = z9.enum(DEVICE_HEALTH);
+var deviceRegistration = z9.object({
+  name: z9.string().nullable(),
+  /** Where the registry sends its events now (a moved device is still listed where it was heard). */
+  location: locationName,
+  enabled: z9.boolean(),
+  expectedIntervalSeconds: z9.number().int().nullable(),
+  rejected: z9.number().int().nonnegative()
+});
+
+// protocol/read.ts
 var WINDOW_MS = 60 * 6e4;
 var aggregate = {
-  votes: z9.number().int().nonnegative(),
+  votes: z10.number().int().nonnegative(),
   /** sum(vote) / count(votes), unrounded; null with no votes. */
-  score: z9.number().min(0).max(1).nullable(),
+  score: z10.number().min(0).max(1).nullable(),
   /** Distinct devices with any event in the span. */
-  devices: z9.number().int().nonnegative(),
+  devices: z10.number().int().nonnegative(),
   /** Mean of the readings in the span; null with none. */
-  temperature: z9.number().nullable(),
-  humidity: z9.number().nullable()
+  temperature: z10.number().nullable(),
+  humidity: z10.number().nullable()
 };
-var scoreWindow = z9.object({
-  from: z9.iso.datetime(),
-  to: z9.iso.datetime(),
+var scoreWindow = z10.object({
+  from: z10.iso.datetime(),
+  to: z10.iso.datetime(),
   ...aggregate
 });
-var hourSummary = z9.object({ hour: z9.iso.datetime(), ...aggregate });
-var hourlyResponse = z9.object({ hours: z9.array(hourSummary) });
+var hourSummary = z10.object({ hour: z10.iso.datetime(), ...aggregate });
+var hourlyResponse = z10.object({ hours: z10.array(hourSummary) });
 var HOURLY_LIMITS = { defaultHours: 24, maxHours: 31 * 24 };
-var locationSummary = z9.object({
+var locationSummary = z10.object({
   location: locationName,
   /** Newest seq of the location's log; 0 when empty. */
-  head: z9.number().int().nonnegative(),
+  head: z10.number().int().nonnegative(),
   /** recordedAt of the newest event; null when empty. */
-  lastEventAt: z9.iso.datetime().nullable(),
+  lastEventAt: z10.iso.datetime().nullable(),
   window: scoreWindow
 });
-var locationResponse = z9.object({
+var locationResponse = z10.object({
   location: locationName,
-  head: z9.number().int().nonnegative(),
+  head: z10.number().int().nonnegative(),
   window: scoreWindow
 });
-var deviceSummary = z9.object({
+var deviceSummary = z10.object({
   deviceId,
-  lastSeenAt: z9.iso.datetime(),
+  lastSeenAt: z10.iso.datetime().nullable(),
+  health: deviceHealth.nullable(),
+  registration: deviceRegistration.nullable(),
   vote: vote.nullable(),
-  temperature: z9.number().nullable(),
-  humidity: z9.number().nullable()
+  temperature: z10.number().nullable(),
+  humidity: z10.number().nullable()
 });
-var devicesResponse = z9.object({ devices: z9.array(deviceSummary) });
+var devicesResponse = z10.object({ devices: z10.array(deviceSummary) });
 
 // protocol/live.ts
-import { z as z10 } from "zod";
+import { z as z11 } from "zod";
 var MAX_FRAME_CHARS = 320 * 1024;
 var PING = "ping";
 var PONG = "pong";
-var snapshotFrame = z10.object({
-  type: z10.literal("snapshot"),
+var snapshotFrame = z11.object({
+  type: z11.literal("snapshot"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
+  head: z11.number().int().nonnegative(),
   window: scoreWindow,
-  recent: z10.array(logEvent)
+  recent: z11.array(logEvent)
 });
-var eventsFrame = z10.object({
-  type: z10.literal("events"),
+var eventsFrame = z11.object({
+  type: z11.literal("events"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
-  events: z10.array(logEvent),
+  head: z11.number().int().nonnegative(),
+  events: z11.array(logEvent),
   window: scoreWindow
 });
-var windowFrame = z10.object({
-  type: z10.literal("window"),
+var windowFrame = z11.object({
+  type: z11.literal("window"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
+  head: z11.number().int().nonnegative(),
   window: scoreWindow
 });
-var resyncFrame = z10.object({
-  type: z10.literal("resync"),
+var resyncFrame = z11.object({
+  type: z11.literal("resync"),
   location: locationName,
-  head: z10.number().int().nonnegative()
+  head: z11.number().int().nonnegative()
 });
-var liveFrame = z10.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
+var liveFrame = z11.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
 
 // protocol/fleet.ts
-import { z as z11 } from "zod";
+import { z as z12 } from "zod";
 var fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
-  alerts: z11.number().int().nonnegative()
+  alerts: z12.number().int().nonnegative()
 });
 var LOCATIONS_PAGE = { defaultLimit: 100, maxLimit: 500 };
-var locationsResponse = z11.object({
-  locations: z11.array(fleetSummary),
-  next: z11.string().min(1).nullable()
+var locationsResponse = z12.object({
+  locations: z12.array(fleetSummary),
+  next: z12.string().min(1).nullable()
 });
-var fleetSnapshotFrame = z11.object({
-  type: z11.literal("snapshot"),
-  part: z11.number().int().min(1),
-  parts: z11.number().int().min(1),
-  locations: z11.array(fleetSummary)
+var fleetSnapshotFrame = z12.object({
+  type: z12.literal("snapshot"),
+  part: z12.number().int().min(1),
+  parts: z12.number().int().min(1),
+  locations: z12.array(fleetSummary)
 });
-var fleetChangesFrame = z11.object({
-  type: z11.literal("changes"),
-  locations: z11.array(fleetSummary)
+var fleetChangesFrame = z12.object({
+  type: z12.literal("changes"),
+  locations: z12.array(fleetSummary)
 });
-var fleetFrame = z11.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
+var fleetFrame = z12.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
 var utf8 = new TextEncoder();
 
 // protocol/admin.ts
-import { z as z12 } from "zod";
-var healthResponse = z12.object({ ok: z12.literal(true) });
-var rebuildResponse = z12.object({
+import { z as z13 } from "zod";
+var healthResponse = z13.object({ ok: z13.literal(true) });
+var rebuildResponse = z13.object({
   location: locationName,
   /** Log entries replayed. */
-  events: z12.number().int().nonnegative(),
+  events: z13.number().int().nonnegative(),
   /** SQLite rows the rebuild wrote. */
-  rowsWritten: z12.number().int().nonnegative()
+  rowsWritten: z13.number().int().nonnegative()
 });
-var statsResponse = z12.object({
+var statsResponse = z13.object({
   location: locationName,
   /** Append calls (one per ingest request touching the location). */
-  appends: z12.number().int().nonnegative(),
-  accepted: z12.number().int().nonnegative(),
-  duplicates: z12.number().int().nonnegative(),
+  appends: z13.number().int().nonnegative(),
+  accepted: z13.number().int().nonnegative(),
+  duplicates: z13.number().int().nonnegative(),
   /** Every SQLite row the object wrote: log, commits, action projections, checkpoints, its meta rows. */
-  rowsWritten: z12.number().int().nonnegative(),
+  rowsWritten: z13.number().int().nonnegative(),
   /** Times the reading projections were written back. */
-  checkpoints: z12.number().int().nonnegative(),
+  checkpoints: z13.number().int().nonnegative(),
   /** Alarms the object ran. */
-  alarms: z12.number().int().nonnegative()
+  alarms: z13.number().int().nonnegative()
 });
 
 // protocol/access.ts
-import { z as z13 } from "zod";
-var sessionBody = z13.strictObject({
-  token: z13.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
+import { z as z14 } from "zod";
+var sessionBody = z14.strictObject({
+  token: z14.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
 });
-var sessionResponse = z13.object({ expiresAt: z13.iso.datetime() });
+var sessionResponse = z14.object({ expiresAt: z14.iso.datetime() });
 var SHARE_LIMITS = { minSeconds: 60, maxSeconds: 30 * 24 * 3600 };
-var shareBody = z13.strictObject({
-  expiresInSeconds: z13.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
+var shareBody = z14.strictObject({
+  expiresInSeconds: z14.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
 });
-var shareResponse = z13.object({ url: z13.url(), key: z13.string(), expiresAt: z13.iso.datetime() });
-var sessionStatus = z13.object({ access: z13.enum(["public", "token-required", "signed-in"]) });
+var shareResponse = z14.object({ url: z14.url(), key: z14.string(), expiresAt: z14.iso.datetime() });
+var sessionStatus = z14.object({ access: z14.enum(["public", "token-required", "signed-in"]) });
+
+// protocol/devices.ts
+import { z as z15 } from "zod";
+var DEVICE_ENROLLMENT = ["open", "registered"];
+var deviceEnrollment = z15.enum(DEVICE_ENROLLMENT);
+var EXPECTED_INTERVAL = { min: 1, max: 7 * 24 * 3600 };
+var DEVICE_TAGS = { max: 32, maxLength: 64 };
+var deviceBody = z15.strictObject({
+  deviceId: deviceId.optional(),
+  name: z15.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
+  location: locationName,
+  enabled: z15.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
+  expectedIntervalSeconds: z15.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
+  tags: z15.array(
+    z15.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
+    { error: "tags must be an array of strings" }
+  ).max(DEVICE_TAGS.max, `at most ${DEVICE_TAGS.max} tags`).refine((tags) => new Set(tags).size === tags.length, { error: "tags must not repeat" }).optional()
+});
+var deviceProfile = z15.object({
+  name: z15.string().nullable(),
+  location: locationName,
+  enabled: z15.boolean(),
+  expectedIntervalSeconds: z15.number().int().nullable(),
+  tags: z15.array(z15.string())
+});
+var registeredDevice = deviceProfile.extend({
+  deviceId,
+  registeredAt: z15.iso.datetime(),
+  updatedAt: z15.iso.datetime(),
+  /** Events refused because the device was disabled (counted at ingest, written coalesced). */
+  rejected: z15.number().int().nonnegative()
+});
+var DEVICES_PAGE = { defaultLimit: 100, maxLimit: 500 };
+var registeredDevicesResponse = z15.object({
+  devices: z15.array(registeredDevice),
+  next: z15.string().min(1).nullable()
+});
+var DEVICE_CHANGE_TYPES = ["device-registered", "device-updated", "device-moved", "device-disabled", "device-enabled", "device-removed"];
+var deviceChange = z15.object({
+  /** Position in the registry's log (shared by every device). */
+  seq: z15.number().int().positive(),
+  type: z15.enum(DEVICE_CHANGE_TYPES),
+  at: z15.iso.datetime(),
+  /** device-registered: the profile; device-updated: the fields that changed; device-moved: from and to. */
+  profile: deviceProfile.optional(),
+  changes: deviceProfile.partial().optional(),
+  from: locationName.optional(),
+  to: locationName.optional()
+});
+var deviceHistoryResponse = z15.object({ deviceId, history: z15.array(deviceChange) });
 
 export {
   locationName,
@@ -566,5 +633,10 @@ export {
   statsResponse,
   SHARE_LIMITS,
   shareBody,
-  shareResponse
+  shareResponse,
+  deviceBody,
+  registeredDevice,
+  DEVICES_PAGE,
+  registeredDevicesResponse,
+  deviceHistoryResponse
 };
