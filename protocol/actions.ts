@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deviceId, locationName, systemEventId } from "./ids";
+import { acknowledgement, notificationState } from "./notifications";
 
 /**
  * Actions: rules over each device's recent window raise and clear alerts
@@ -121,10 +122,23 @@ export const activeAlert = z.object({
 });
 export type ActiveAlert = z.infer<typeof activeAlert>;
 
-/** GET /api/v1/locations/{location}/alerts: raised alerts and the newest 50 commands (newest first). */
+/** A raised alert as the alerts route shows it: with its id, its notifications and whether somebody acknowledged it. */
+export const alertState = activeAlert.extend({
+  /** Id of its `alert-raised` entry (what POST …/alerts/{id}/ack takes). */
+  id: systemEventId,
+  acknowledgement: acknowledgement.nullable(),
+  notifications: z.array(notificationState),
+});
+export type AlertState = z.infer<typeof alertState>;
+
+/**
+ * GET /api/v1/locations/{location}/alerts: raised alerts, the newest 50
+ * commands and the newest 50 notifications (of any alert, cleared ones too), newest first.
+ */
 export const alertsResponse = z.object({
   location: locationName,
-  alerts: z.array(activeAlert),
+  alerts: z.array(alertState),
   commands: z.array(command.omit({ location: true }).extend({ deliveredAt: z.iso.datetime().nullable() })),
+  notifications: z.array(notificationState),
 });
 export type AlertsResponse = z.infer<typeof alertsResponse>;

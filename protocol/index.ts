@@ -19,3 +19,4 @@ export * from "./issues";
 export * from "./device-message";
 export * from "./admin";
 export * from "./access";
+export * from "./notifications";

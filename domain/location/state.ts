@@ -78,6 +78,11 @@ export function evolve(state: LocationState, entry: Entry): LocationState {
       break;
     case "command-issued":
     case "command-delivered":
+    // Notifications and acknowledgements change nothing the decider reads (their projections are the object's).
+    case "notification-queued":
+    case "notification-sent":
+    case "notification-failed":
+    case "alert-acknowledged":
       break;
   }
   return state;

@@ -21,6 +21,8 @@ function metricValue(metric: Metric, value: number, unit: TemperatureUnit): stri
 const samplesOf = (metric: Metric, n: number): string =>
   metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
+const attemptsOf = (n: number): string => `${n} attempt${n === 1 ? "" : "s"}`;
+
 /** One line of the alerts panel for a rule, alert or command event; temperatures in the viewer's unit. */
 export function describeAction(event: ActionEvent, unit: TemperatureUnit): ActionLine {
   switch (event.type) {
@@ -46,6 +48,14 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
         title: "Rules changed",
         detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
       };
+    case "notification-queued":
+      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : "alert"} ${event.alertId} to ${event.channelId}` };
+    case "notification-sent":
+      return { tone: "info", title: "Notification sent", detail: `${event.notificationId} (HTTP ${event.status}, ${attemptsOf(event.attempts)})` };
+    case "notification-failed":
+      return { tone: "alert", title: "Notification failed", detail: `${event.notificationId}: ${event.error} (${attemptsOf(event.attempts)})` };
+    case "alert-acknowledged":
+      return { tone: "clear", title: "Alert acknowledged", detail: `${event.alertId}${event.comment === null ? "" : `: “${event.comment}”`}` };
   }
 }
 

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-UZEZF5YS.mjs";
+import "./chunk-SRVM7DOS.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
