@@ -169,6 +169,14 @@ function eventLine(e) {
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":
       return `${head}  ${e.deviceId}  ${e.commandId}`;
+    case "notification-queued":
+      return `${head}  ${e.notificationId}  ${e.event} to ${e.channelId}`;
+    case "notification-sent":
+      return `${head}  ${e.notificationId}  HTTP ${e.status} after ${e.attempts} attempt(s)`;
+    case "notification-failed":
+      return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
+    case "alert-acknowledged":
+      return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
   }
 }
 
