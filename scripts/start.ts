@@ -185,7 +185,8 @@ receiver = await startWebhookReceiver({
     say(`webhook ${d.id}  signature ${d.verified ? "verified" : "DOES NOT VERIFY"}  ${text}`);
   },
 }).catch((e: Error) => failRunning(`cannot start the webhook receiver: ${e.message}`));
-const receiverNote = await registerLocalReceiver(receiver).catch((e: Error) => failRunning(`cannot register the webhook receiver: ${e.message}`));
+// Registered while the rest starts (it is two requests to the worker, and nothing waits on it but the banner).
+const registered = registerLocalReceiver(receiver).catch((e: Error) => failRunning(`cannot register the webhook receiver: ${e.message}`));
 
 // The broker and the bridge start while the history is posted: they carry nothing until devices publish.
 let mqttUrl = config.MQTT_URL;
@@ -218,6 +219,7 @@ if (config.SIMULATE === "true" && config.BACKFILL_DAYS > 0) {
 }
 
 if (config.SIMULATE === "true") runPart("simulator", tsx, ["simulator/main.ts"], { MQTT_URL: mqttUrl });
+const receiverNote = await registered;
 
 say(`
   happy-hub is running.
