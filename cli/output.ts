@@ -37,7 +37,7 @@ export function eventLine(e: LogEvent): string {
       return `${head}  ${e.rules.length} rule(s): ${e.rules.map((r) => r.id).join(", ") || "none"}`;
     case "alert-raised":
     case "alert-cleared":
-      return `${head}  ${e.deviceId}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
+      return `${head}  ${e.deviceId ?? "(location)"}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
     case "command-issued":
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":

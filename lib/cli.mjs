@@ -20,7 +20,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-SRVM7DOS.mjs";
+} from "./chunks/chunk-IASXXQZE.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -164,7 +164,7 @@ function eventLine(e) {
       return `${head}  ${e.rules.length} rule(s): ${e.rules.map((r) => r.id).join(", ") || "none"}`;
     case "alert-raised":
     case "alert-cleared":
-      return `${head}  ${e.deviceId}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
+      return `${head}  ${e.deviceId ?? "(location)"}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
     case "command-issued":
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":

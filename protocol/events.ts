@@ -34,10 +34,11 @@ export const rulesSetEvent = z.object({
   rules: z.array(rule),
 });
 
-/** What an alert was judged on: the device's window (the rule's `windowMinutes`) at the time. */
+/** What an alert was judged on: the device's (or the location's) window (the rule's `windowMinutes`) at the time. */
 const judgement = {
   ruleId,
-  deviceId,
+  /** Absent for a location-scope rule's alert (the location's window). */
+  deviceId: deviceId.optional(),
   metric: ruleMetric,
   op: ruleOperator,
   threshold: z.number(),

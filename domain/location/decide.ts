@@ -1,6 +1,6 @@
 import type { IngestEvent, Rule } from "../../protocol";
 import type { MinuteBucket } from "../projections";
-import { judge, longestSpan, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../rules";
+import { LOCATION_KEY, judge, longestSpan, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../rules";
 import { addReadings, addTally, emptyTally, type Tally } from "../tally";
 import { windowStart } from "../time-buckets";
 import type { Draft } from "./entries";
@@ -103,7 +103,7 @@ function drafts(actions: readonly Action[], offset: number, now: number): Draft[
 /**
  * Each device's tally over a rule's window at `now`: the minute buckets plus
  * `pending` readings not folded yet. Computed once per window length and
- * device, on first use.
+ * device, on first use. LOCATION_KEY: the location's (every device's) tally.
  */
 function windows(minutes: Iterable<MinuteBucket>, now: number, pending: readonly ReadingDraft[]): WindowOf {
   const buckets = [...minutes];
@@ -116,12 +116,13 @@ function windows(minutes: Iterable<MinuteBucket>, now: number, pending: readonly
     if (!tally) {
       tally = emptyTally();
       const from = windowStart(now, span);
+      const all = deviceId === LOCATION_KEY;
       for (const b of buckets) {
         if (b.start < from) continue;
-        const t = b.devices.get(deviceId);
+        const t = all ? b.tally : b.devices.get(deviceId);
         if (t) addTally(tally, t);
       }
-      for (const r of pending) if (r.deviceId === deviceId && r.occurredAt >= from) addReadings(tally, r);
+      for (const r of pending) if ((all || r.deviceId === deviceId) && r.occurredAt >= from) addReadings(tally, r);
       tallies.set(deviceId, tally);
     }
     return tally;

@@ -1,4 +1,4 @@
-import { holds, measure, ruleSpan, alertKey } from "../rules";
+import { LOCATION_KEY, holds, isLocationRule, measure, ruleSpan, alertKey } from "../rules";
 import { addTally, emptyTally, type Tally } from "../tally";
 import { bucketLeavesAt, windowStart } from "../time-buckets";
 import type { LocationState } from "./state";
@@ -24,7 +24,8 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
       const from = windowStart(now, span);
       for (const b of state.projections.minutes.values()) {
         if (b.start < from) continue;
-        for (const [device, tally] of b.devices) {
+        // The location's own series (LOCATION_KEY) beside each device's, for location-scope rules.
+        for (const [device, tally] of [[LOCATION_KEY, b.tally] as const, ...b.devices]) {
           let list = perDevice.get(device);
           if (!list) perDevice.set(device, (list = []));
           list.push({ start: b.start, tally });
@@ -34,6 +35,7 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
       bySpan.set(span, perDevice);
     }
     for (const [device, list] of perDevice) {
+      if ((device === LOCATION_KEY) !== isLocationRule(rule)) continue;
       const raised = state.raised.has(alertKey(rule.id, device));
       // Windows left after the oldest i buckets leave, newest-first sums: rest[i] holds buckets i..end.
       const rest: Tally[] = new Array(list.length + 1);

@@ -65,10 +65,12 @@ const samplesOf = (metric: AlertEntry["metric"], n: number): string =>
 export function alertText(location: string, alert: AlertEntry): string {
   const what = `${alert.metric} ${alert.value === null ? "no data" : metricValue(alert.metric, alert.value)}`;
   const rule = `rule ${alert.ruleId}: ${alert.metric} ${alert.op} ${metricValue(alert.metric, alert.threshold)}`;
+  // A location-scope rule's alert names no device: it is about the whole location.
+  const who = alert.deviceId ?? "all devices";
   const text =
     alert.type === "alert-raised"
-      ? `:rotating_light: *${location}* · ${alert.deviceId}: ${what} over ${samplesOf(alert.metric, alert.samples)} (${rule})`
-      : `:white_check_mark: *${location}* · ${alert.deviceId}: cleared, ${alert.value === null ? "no data left in the window" : what} (${rule})`;
+      ? `:rotating_light: *${location}* · ${who}: ${what} over ${samplesOf(alert.metric, alert.samples)} (${rule})`
+      : `:white_check_mark: *${location}* · ${who}: cleared, ${alert.value === null ? "no data left in the window" : what} (${rule})`;
   return mrkdwn(text);
 }
 
@@ -82,7 +84,8 @@ export function alertPayload(location: string, alert: AlertEntry): WebhookPayloa
       alertId: alert.id,
       seq: alert.seq,
       ruleId: alert.ruleId,
-      deviceId: alert.deviceId,
+      /** null: a location-scope rule's alert (the whole location's window). */
+      deviceId: alert.deviceId ?? null,
       metric: alert.metric,
       op: alert.op,
       threshold: alert.threshold,

@@ -31,12 +31,12 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
       return {
         tone: "alert",
         title: "Alert raised",
-        detail: `${event.deviceId}: ${event.metric} ${value}, ${event.op} ${metricValue(event.metric, event.threshold, unit)} (${samplesOf(event.metric, event.samples)}; rule ${event.ruleId})`,
+        detail: `${event.deviceId ?? "the location"}: ${event.metric} ${value}, ${event.op} ${metricValue(event.metric, event.threshold, unit)} (${samplesOf(event.metric, event.samples)}; rule ${event.ruleId})`,
       };
     }
     case "alert-cleared": {
       const value = event.value === null ? "no data left in the window" : `${event.metric} back to ${metricValue(event.metric, event.value, unit)}`;
-      return { tone: "clear", title: "Alert cleared", detail: `${event.deviceId}: ${value} (rule ${event.ruleId})` };
+      return { tone: "clear", title: "Alert cleared", detail: `${event.deviceId ?? "the location"}: ${value} (rule ${event.ruleId})` };
     }
     case "command-issued":
       return { tone: "command", title: "Command sent", detail: `"${event.payload}" to ${event.deviceId}` };

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-UZEZF5YS.mjs";
-import "./chunk-SRVM7DOS.mjs";
+} from "./chunk-MWTQP6OT.mjs";
+import "./chunk-IASXXQZE.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-SRVM7DOS.mjs";
+} from "./chunk-IASXXQZE.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-UZEZF5YS.mjs";
+} from "./chunk-MWTQP6OT.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-SRVM7DOS.mjs";
+} from "./chunk-IASXXQZE.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

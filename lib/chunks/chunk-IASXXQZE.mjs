@@ -342,9 +342,12 @@ var ruleMetric = z7.enum(["score", "temperature", "humidity"], {
   error: 'metric must be "score", "temperature" or "humidity"'
 });
 var ruleOperator = z7.enum(["below", "above"], { error: 'op must be "below" or "above"' });
+var ruleScope = z7.enum(["device", "location"], { error: 'scope must be "device" or "location"' });
 var RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 };
 var rule = z7.strictObject({
   id: ruleId,
+  /** Absent: "device" (rules from before scopes keep their meaning). */
+  scope: ruleScope.optional(),
   metric: ruleMetric,
   op: ruleOperator,
   threshold: z7.number({ error: "threshold must be a finite number" }),
@@ -392,7 +395,7 @@ var command = z7.object({
 var deviceboundTopic = (device, messageId) => `devices/${device}/messages/devicebound/${messageId ? `%24.mid=${encodeURIComponent(messageId)}` : ""}`;
 var activeAlert = z7.object({
   ruleId,
-  deviceId,
+  deviceId: deviceId.optional(),
   /** seq of its `alert-raised` entry. */
   seq: z7.number().int().positive(),
   raisedAt: z7.iso.datetime(),
@@ -479,7 +482,8 @@ var rulesSetEvent = z9.object({
 });
 var judgement = {
   ruleId,
-  deviceId,
+  /** Absent for a location-scope rule's alert (the location's window). */
+  deviceId: deviceId.optional(),
   metric: ruleMetric,
   op: ruleOperator,
   threshold: z9.number(),
