@@ -9,7 +9,7 @@ import type { OpenLocation } from "./open-location";
 /** Alert changes fanned out per run, and notifications attempted per run (the alarm comes back for the rest at once). */
 const FANOUT_BATCH = 100;
 const SEND_BATCH = 20;
-/** Retry delays when the channel set cannot be read (doubling up to the last). */
+/** Retry delays when a run fails, e.g. the channel set cannot be read (growing up to the last). */
 const CONFIG_RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
 
 /** What the notifier asks of its object: commit a decision (the one write path), or write a retry's bookkeeping. */
@@ -68,10 +68,10 @@ export class Notifier {
       this.due = open.notifications.hasOutbox() ? Date.now() : open.notifications.nextDue();
       this.configFailures = 0;
     } catch (error) {
-      // The channel set could not be read: try again later, with growing delays.
+      // The channel set could not be read (or a commit failed): try again later, with growing delays.
       this.due = now + CONFIG_RETRY_MS[Math.min(this.configFailures, CONFIG_RETRY_MS.length - 1)]!;
       this.configFailures++;
-      console.warn(JSON.stringify({ msg: "notifications: reading the channels failed; retrying", location, error: String(error) }));
+      console.warn(JSON.stringify({ msg: "notifications: the run failed; retrying", location, error: String(error) }));
     } finally {
       this.running = false;
     }
