@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-PLJLPBQY.mjs");
-var { startBridge } = await import("./chunks/bridge-WVZXD6GJ.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-M5CDZR47.mjs");
+var { startBridge } = await import("./chunks/bridge-JJ3GFVNK.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-MWTQP6OT.mjs";
+} from "./chunk-ZW37PM2I.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-IASXXQZE.mjs";
+} from "./chunk-FUJWB64R.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

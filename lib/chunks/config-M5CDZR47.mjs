@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-MWTQP6OT.mjs";
-import "./chunk-IASXXQZE.mjs";
+} from "./chunk-ZW37PM2I.mjs";
+import "./chunk-FUJWB64R.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

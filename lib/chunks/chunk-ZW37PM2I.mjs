@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-IASXXQZE.mjs";
+} from "./chunk-FUJWB64R.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";
