@@ -55,8 +55,9 @@ export class Notifier {
     this.due = this.due === null ? now : Math.min(this.due, now);
   }
 
+  /** When the alarm should run the notifier; null while it runs (the alarm sets the next one when it is done). */
   dueAt(): number | null {
-    return this.due;
+    return this.running ? null : this.due;
   }
 
   async run(open: OpenLocation, location: string, now: number): Promise<void> {
