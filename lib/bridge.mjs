@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-M5CDZR47.mjs");
-var { startBridge } = await import("./chunks/bridge-JJ3GFVNK.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-HMHNXA7S.mjs");
+var { startBridge } = await import("./chunks/bridge-6H6BDKDR.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

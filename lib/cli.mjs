@@ -23,7 +23,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-FUJWB64R.mjs";
+} from "./chunks/chunk-QNVWOIHI.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { deviceId, locationName, systemEventId } from "./ids";
-import { acknowledgement, notificationState } from "./notifications";
+import { acknowledgement, notificationState } from "./notification-state";
 
 /**
  * Actions: rules over each device's recent window raise and clear alerts

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { locationName, systemEventId } from "./ids";
+import { acknowledgement } from "./notification-state";
 
 /**
  * Notifications: alerts (and later digests) sent to people through webhook
@@ -130,23 +131,7 @@ export const webhookPayload = z.object({
 });
 export type WebhookPayload = z.infer<typeof webhookPayload>;
 
-/** A notification of an alert as the alerts read route shows it. */
-export const notificationState = z.object({
-  /** `{alert id}.{channel id}`; the `webhook-id` is the location name (URI-encoded), a dot, and this. */
-  id: z.string(),
-  /** The alert entry it tells of. */
-  alertId: systemEventId,
-  channelId,
-  event: notificationEvent,
-  status: z.enum(["pending", "sent", "failed"]),
-  attempts: z.number().int().nonnegative(),
-  /** HTTP status of the last attempt (null: none yet, or a network error). */
-  lastStatus: z.number().int().nullable(),
-  queuedAt: z.iso.datetime(),
-  /** When it was sent or given up (null while pending). */
-  doneAt: z.iso.datetime().nullable(),
-});
-export type NotificationState = z.infer<typeof notificationState>;
+export { notificationState, acknowledgement, type NotificationState, type Acknowledgement } from "./notification-state";
 
 export const ACK_COMMENT_MAX = 500;
 
@@ -157,14 +142,6 @@ export const ackBody = z.strictObject(
   },
   { error: 'body must be an object like {"comment":"…"} (or empty)' },
 );
-
-export const acknowledgement = z.object({
-  /** seq of the `alert-acknowledged` entry. */
-  seq: z.number().int().positive(),
-  at: z.iso.datetime(),
-  comment: z.string().nullable(),
-});
-export type Acknowledgement = z.infer<typeof acknowledgement>;
 
 /** POST …/alerts/{id}/ack answer. */
 export const ackResponse = z.object({ location: locationName, alertId: systemEventId, acknowledgement });

@@ -1,5 +1,5 @@
 import { alertsResponse, type AlertState } from "../../../protocol/actions";
-import type { NotificationState } from "../../../protocol/notifications";
+import type { NotificationState } from "../../../protocol/notification-state";
 import { getJson, locationPath } from "./api";
 
 /** The alerts raised at a location now, each with its notifications and acknowledgement (lazy: the location page's chunk). */

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-ZW37PM2I.mjs";
+} from "./chunk-JIJQD6ZL.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-FUJWB64R.mjs";
+} from "./chunk-QNVWOIHI.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

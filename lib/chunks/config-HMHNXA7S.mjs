@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-ZW37PM2I.mjs";
-import "./chunk-FUJWB64R.mjs";
+} from "./chunk-JIJQD6ZL.mjs";
+import "./chunk-QNVWOIHI.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

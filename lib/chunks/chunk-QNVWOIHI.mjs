@@ -224,94 +224,15 @@ var deviceMessageBody = z5.object(
 // protocol/actions.ts
 import { z as z7 } from "zod";
 
-// protocol/notifications.ts
+// protocol/notification-state.ts
 import { z as z6 } from "zod";
-var channelId = z6.string({ error: "channel id must be a string" }).min(1, "channel id must not be empty").max(40, "channel id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "channel id may hold only lowercase letters, digits and '-', starting with a letter or digit");
-var NOTIFICATION_EVENTS = ["alert-raised", "alert-cleared", "digest"];
-var notificationEvent = z6.enum(NOTIFICATION_EVENTS, { error: 'events may be "alert-raised", "alert-cleared" or "digest"' });
-var WEBHOOK_SECRET_MIN_BYTES = 24;
-var WHSEC = "whsec_";
-function webhookKeyBytes(secret) {
-  if (!secret.startsWith(WHSEC)) return null;
-  const b64 = secret.slice(WHSEC.length);
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(b64)) return null;
-  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-}
-var webhookSecret = z6.string({ error: "secret must be a string" }).max(200, "secret must be at most 200 characters").superRefine((s, ctx) => {
-  if (!s.startsWith(WHSEC)) return ctx.addIssue({ code: "custom", message: 'secret must look like "whsec_<base64>"' });
-  const key = webhookKeyBytes(s);
-  if (key === null) return ctx.addIssue({ code: "custom", message: 'secret: what follows "whsec_" must be standard base64 (A-Z a-z 0-9 + /, padded with =)' });
-  if (key.length < WEBHOOK_SECRET_MIN_BYTES) {
-    ctx.addIssue({ code: "custom", message: `secret must hold at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (it holds ${key.length}); e.g. whsec_ + base64 of 32 random bytes` });
-  }
-});
-var webhookUrl = z6.string({ error: "url must be a string" }).max(2048, "url must be at most 2048 characters").superRefine((s, ctx) => {
-  let url;
-  try {
-    url = new URL(s);
-  } catch {
-    return ctx.addIssue({ code: "custom", message: "url must be an absolute URL like https://hooks.example.org/happy-hub" });
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    ctx.addIssue({ code: "custom", message: `url must be http(s), not ${url.protocol.replace(/:$/, "")}` });
-  }
-  if (url.username || url.password) ctx.addIssue({ code: "custom", message: "url must not hold a user name or password (the signature authenticates)" });
-});
-var CHANNEL_LIMITS = { maxChannels: 20, maxLocations: 100 };
-var channel = z6.strictObject({
-  id: channelId,
-  type: z6.literal("webhook", { error: 'type must be "webhook"' }),
-  url: webhookUrl,
-  secret: webhookSecret,
-  events: z6.array(notificationEvent, { error: "events must be an array" }).min(1, "events must list at least one event"),
-  /** Only these locations' notifications (all when absent). */
-  locations: z6.array(locationName, { error: "locations must be an array of location names" }).min(1, "locations, when given, must list at least one").max(CHANNEL_LIMITS.maxLocations).optional()
-}).superRefine((c, ctx) => {
-  c.events.forEach((e, i) => {
-    if (c.events.indexOf(e) !== i) ctx.addIssue({ code: "custom", path: ["events", i], message: `"${e}" is listed twice` });
-  });
-});
-var channelsBody = z6.strictObject(
-  { channels: z6.array(channel, { error: "body must be an object with a `channels` array" }).max(CHANNEL_LIMITS.maxChannels, `at most ${CHANNEL_LIMITS.maxChannels} channels`) },
-  { error: "body must be an object with a `channels` array" }
-).superRefine(({ channels }, ctx) => {
-  const seen = /* @__PURE__ */ new Set();
-  channels.forEach((c, i) => {
-    if (seen.has(c.id)) ctx.addIssue({ code: "custom", path: ["channels", i, "id"], message: `duplicate channel id "${c.id}"` });
-    seen.add(c.id);
-  });
-});
-var channelsResponse = z6.object({
-  /** Increases with every PUT; 0 before the first. */
-  version: z6.number().int().nonnegative(),
-  updatedAt: z6.iso.datetime().nullable(),
-  channels: z6.array(
-    z6.object({
-      id: channelId,
-      type: z6.literal("webhook"),
-      url: z6.string(),
-      /** `whsec_…` and the secret's last 4 characters. */
-      secretHint: z6.string(),
-      events: z6.array(notificationEvent),
-      locations: z6.array(locationName).optional()
-    })
-  )
-});
-var webhookPayload = z6.object({
-  type: notificationEvent,
-  /** ISO 8601: when the event happened (the alert's time), the same on every attempt. */
-  timestamp: z6.iso.datetime(),
-  data: z6.record(z6.string(), z6.unknown()),
-  /** One human line (Slack mrkdwn-safe). */
-  text: z6.string()
-});
 var notificationState = z6.object({
   /** `{alert id}.{channel id}`; the `webhook-id` is the location name (URI-encoded), a dot, and this. */
   id: z6.string(),
   /** The alert entry it tells of. */
   alertId: systemEventId,
-  channelId,
-  event: notificationEvent,
+  channelId: z6.string(),
+  event: z6.enum(["alert-raised", "alert-cleared", "digest"]),
   status: z6.enum(["pending", "sent", "failed"]),
   attempts: z6.number().int().nonnegative(),
   /** HTTP status of the last attempt (null: none yet, or a network error). */
@@ -320,20 +241,12 @@ var notificationState = z6.object({
   /** When it was sent or given up (null while pending). */
   doneAt: z6.iso.datetime().nullable()
 });
-var ACK_COMMENT_MAX = 500;
-var ackBody = z6.strictObject(
-  {
-    comment: z6.string({ error: "comment must be a string" }).trim().min(1, "comment, when given, must not be empty").max(ACK_COMMENT_MAX, `comment must be at most ${ACK_COMMENT_MAX} characters`).optional()
-  },
-  { error: 'body must be an object like {"comment":"\u2026"} (or empty)' }
-);
 var acknowledgement = z6.object({
   /** seq of the `alert-acknowledged` entry. */
   seq: z6.number().int().positive(),
   at: z6.iso.datetime(),
   comment: z6.string().nullable()
 });
-var ackResponse = z6.object({ location: locationName, alertId: systemEventId, acknowledgement });
 
 // protocol/actions.ts
 var ruleId = z7.string().min(1, "rule id must not be empty").max(40, "rule id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "rule id may hold only lowercase letters, digits and '-', starting with a letter or digit");
@@ -698,6 +611,96 @@ var shareBody = z14.strictObject({
 var shareResponse = z14.object({ url: z14.url(), key: z14.string(), expiresAt: z14.iso.datetime() });
 var sessionStatus = z14.object({ access: z14.enum(["public", "token-required", "signed-in"]) });
 
+// protocol/notifications.ts
+import { z as z15 } from "zod";
+var channelId = z15.string({ error: "channel id must be a string" }).min(1, "channel id must not be empty").max(40, "channel id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "channel id may hold only lowercase letters, digits and '-', starting with a letter or digit");
+var NOTIFICATION_EVENTS = ["alert-raised", "alert-cleared", "digest"];
+var notificationEvent = z15.enum(NOTIFICATION_EVENTS, { error: 'events may be "alert-raised", "alert-cleared" or "digest"' });
+var WEBHOOK_SECRET_MIN_BYTES = 24;
+var WHSEC = "whsec_";
+function webhookKeyBytes(secret) {
+  if (!secret.startsWith(WHSEC)) return null;
+  const b64 = secret.slice(WHSEC.length);
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(b64)) return null;
+  return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+}
+var webhookSecret = z15.string({ error: "secret must be a string" }).max(200, "secret must be at most 200 characters").superRefine((s, ctx) => {
+  if (!s.startsWith(WHSEC)) return ctx.addIssue({ code: "custom", message: 'secret must look like "whsec_<base64>"' });
+  const key = webhookKeyBytes(s);
+  if (key === null) return ctx.addIssue({ code: "custom", message: 'secret: what follows "whsec_" must be standard base64 (A-Z a-z 0-9 + /, padded with =)' });
+  if (key.length < WEBHOOK_SECRET_MIN_BYTES) {
+    ctx.addIssue({ code: "custom", message: `secret must hold at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (it holds ${key.length}); e.g. whsec_ + base64 of 32 random bytes` });
+  }
+});
+var webhookUrl = z15.string({ error: "url must be a string" }).max(2048, "url must be at most 2048 characters").superRefine((s, ctx) => {
+  let url;
+  try {
+    url = new URL(s);
+  } catch {
+    return ctx.addIssue({ code: "custom", message: "url must be an absolute URL like https://hooks.example.org/happy-hub" });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    ctx.addIssue({ code: "custom", message: `url must be http(s), not ${url.protocol.replace(/:$/, "")}` });
+  }
+  if (url.username || url.password) ctx.addIssue({ code: "custom", message: "url must not hold a user name or password (the signature authenticates)" });
+});
+var CHANNEL_LIMITS = { maxChannels: 20, maxLocations: 100 };
+var channel = z15.strictObject({
+  id: channelId,
+  type: z15.literal("webhook", { error: 'type must be "webhook"' }),
+  url: webhookUrl,
+  secret: webhookSecret,
+  events: z15.array(notificationEvent, { error: "events must be an array" }).min(1, "events must list at least one event"),
+  /** Only these locations' notifications (all when absent). */
+  locations: z15.array(locationName, { error: "locations must be an array of location names" }).min(1, "locations, when given, must list at least one").max(CHANNEL_LIMITS.maxLocations).optional()
+}).superRefine((c, ctx) => {
+  c.events.forEach((e, i) => {
+    if (c.events.indexOf(e) !== i) ctx.addIssue({ code: "custom", path: ["events", i], message: `"${e}" is listed twice` });
+  });
+});
+var channelsBody = z15.strictObject(
+  { channels: z15.array(channel, { error: "body must be an object with a `channels` array" }).max(CHANNEL_LIMITS.maxChannels, `at most ${CHANNEL_LIMITS.maxChannels} channels`) },
+  { error: "body must be an object with a `channels` array" }
+).superRefine(({ channels }, ctx) => {
+  const seen = /* @__PURE__ */ new Set();
+  channels.forEach((c, i) => {
+    if (seen.has(c.id)) ctx.addIssue({ code: "custom", path: ["channels", i, "id"], message: `duplicate channel id "${c.id}"` });
+    seen.add(c.id);
+  });
+});
+var channelsResponse = z15.object({
+  /** Increases with every PUT; 0 before the first. */
+  version: z15.number().int().nonnegative(),
+  updatedAt: z15.iso.datetime().nullable(),
+  channels: z15.array(
+    z15.object({
+      id: channelId,
+      type: z15.literal("webhook"),
+      url: z15.string(),
+      /** `whsec_…` and the secret's last 4 characters. */
+      secretHint: z15.string(),
+      events: z15.array(notificationEvent),
+      locations: z15.array(locationName).optional()
+    })
+  )
+});
+var webhookPayload = z15.object({
+  type: notificationEvent,
+  /** ISO 8601: when the event happened (the alert's time), the same on every attempt. */
+  timestamp: z15.iso.datetime(),
+  data: z15.record(z15.string(), z15.unknown()),
+  /** One human line (Slack mrkdwn-safe). */
+  text: z15.string()
+});
+var ACK_COMMENT_MAX = 500;
+var ackBody = z15.strictObject(
+  {
+    comment: z15.string({ error: "comment must be a string" }).trim().min(1, "comment, when given, must not be empty").max(ACK_COMMENT_MAX, `comment must be at most ${ACK_COMMENT_MAX} characters`).optional()
+  },
+  { error: 'body must be an object like {"comment":"\u2026"} (or empty)' }
+);
+var ackResponse = z15.object({ location: locationName, alertId: systemEventId, acknowledgement });
+
 export {
   locationName,
   deviceId,
@@ -708,8 +711,6 @@ export {
   ingestResponse,
   errorBody,
   checkIngestEvent,
-  ackBody,
-  ackResponse,
   rulesBody,
   rulesResponse,
   deviceboundTopic,
@@ -732,5 +733,7 @@ export {
   statsResponse,
   SHARE_LIMITS,
   shareBody,
-  shareResponse
+  shareResponse,
+  ackBody,
+  ackResponse
 };

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-FUJWB64R.mjs";
+} from "./chunk-QNVWOIHI.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";
