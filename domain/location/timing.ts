@@ -74,3 +74,13 @@ export function nextLiveWindowChange(state: LocationState, now: number): number 
   for (const b of state.projections.minutes.values()) if (b.start >= from && (oldest === null || b.start < oldest)) oldest = b.start;
   return oldest === null ? null : bucketLeavesAt(oldest);
 }
+
+/**
+ * When notifications next need the alarm: at once while alert changes wait
+ * to be fanned out to the channels, else when the earliest pending
+ * notification's next attempt is due; null when nothing is pending (no alarm
+ * for notifications). The pending state itself lives in the object's storage
+ * (durable-objects/location/notification-store.ts), derived from the log.
+ */
+export const nextNotificationDue = (fanOutWaiting: boolean, earliestAttempt: number | null, now: number): number | null =>
+  fanOutWaiting ? now : earliestAttempt;

@@ -2,6 +2,7 @@ import type { Channel } from "../../protocol/notifications";
 import type { NotificationInput } from "../../domain/location/notifications";
 import { alertPayload, webhookHeaders, webhookId } from "../../domain/notifications/webhook";
 import { ATTEMPT_TIMEOUT_MS, judgeAttempt, type AttemptResult } from "../../domain/notifications/retry";
+import { nextNotificationDue } from "../../domain/location/timing";
 import { notificationConfigStub } from "../notification-config";
 import type { WriteMeter } from "../sql";
 import type { OpenLocation } from "./open-location";
@@ -47,7 +48,7 @@ export class Notifier {
 
   /** Reads what is due from storage (on load). */
   load(open: OpenLocation, now: number): void {
-    this.due = open.notifications.hasOutbox() ? now : open.notifications.nextDue();
+    this.due = nextNotificationDue(open.notifications.hasOutbox(), open.notifications.nextDue(), now);
   }
 
   /** Alert changes were committed: fan-out is due now. */
@@ -66,7 +67,7 @@ export class Notifier {
     try {
       await this.fanOut(open, location);
       await this.send(open, location);
-      this.due = open.notifications.hasOutbox() ? Date.now() : open.notifications.nextDue();
+      this.due = nextNotificationDue(open.notifications.hasOutbox(), open.notifications.nextDue(), Date.now());
       this.configFailures = 0;
     } catch (error) {
       // The channel set could not be read (or a commit failed): try again later, with growing delays.

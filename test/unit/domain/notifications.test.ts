@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decide, type LocationInput } from "../../../domain/location/decide";
 import { allocate, type AlertEntry } from "../../../domain/location/entries";
 import { initialState } from "../../../domain/location/state";
+import { nextNotificationDue } from "../../../domain/location/timing";
 import { alertPayload, webhookHeaders, webhookId, webhookSignature } from "../../../domain/notifications/webhook";
 import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_FOR_MS, backoffMs, judgeAttempt, retryAfterMs } from "../../../domain/notifications/retry";
 
@@ -163,5 +164,13 @@ describe("decide: notifications", () => {
     ]);
     expect(when({ type: "acknowledge", alertId: "~alert-4", comment: null, alert: { acknowledged: true } })).toEqual([]);
     expect(when({ type: "acknowledge", alertId: "~alert-99", comment: null, alert: null })).toEqual([]);
+  });
+});
+
+describe("timing: notifications", () => {
+  it("need the alarm at once for a fan-out, else at the earliest pending attempt, else not at all", () => {
+    expect(nextNotificationDue(true, T0 + 5_000, T0)).toBe(T0);
+    expect(nextNotificationDue(false, T0 + 5_000, T0)).toBe(T0 + 5_000);
+    expect(nextNotificationDue(false, null, T0)).toBeNull();
   });
 });
