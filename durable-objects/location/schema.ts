@@ -119,8 +119,9 @@ LOCATION_MIGRATIONS.push({
   `,
 });
 
+// Version 5, not 4: the calendar's migration (a parallel branch) takes 4; migrate() applies any version missing, in order.
 LOCATION_MIGRATIONS.push({
-  version: 4,
+  version: 5,
   description: "notifications: outbox of alert changes, notifications, acknowledgements",
   // notify_outbox: alert changes not yet fanned out to channels (an operational queue, written with the alert,
   // emptied by the fan-out's commit; a rebuild leaves it alone). The other two are projections of the log.
