@@ -18,6 +18,9 @@ import {
   rulesResponse,
   statsResponse,
   type LogEvent,
+  ackBody,
+  ackResponse,
+  systemEventId,
 } from "../protocol";
 import { DEVICES_PAGE, deviceBody, deviceHistoryResponse, registeredDevice, registeredDevicesResponse, type RegisteredDevice } from "../protocol/devices";
 import { deviceId } from "../protocol/ids";
@@ -396,6 +399,27 @@ device's events are refused at ingest and counted). Every change is logged: hist
       const body = shareBody.parse({ expiresInSeconds });
       const answer = await ctx.api.request("POST", path(loc, "/share"), shareResponse, { auth: "admin", body });
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.url}\n  read-only, ${loc} only, until ${answer.expiresAt}`);
+    },
+  },
+  ack: {
+    maxArgs: 2,
+    usage: "ack <location> <alert-id> [--comment <text>]",
+    summary: "acknowledge an alert, with an optional comment (admin token)",
+    details: `<alert-id> is the id of the alert's alert-raised entry (~alert-<seq>; \`events <location>\` shows it).
+Once only: a second acknowledgement is refused (409) with the first one's time and comment.`,
+    options: { comment: { type: "string" } },
+    async run(ctx) {
+      const loc = location(ctx.args[0]);
+      const id = ctx.args[1];
+      if (id === undefined) throw new UsageError("missing <alert-id>");
+      const parsedId = systemEventId.safeParse(id);
+      if (!parsedId.success) throw new UsageError(`<alert-id> ${JSON.stringify(id)}: ${formatIssues(parsedId.error).join("; ")}`);
+      const comment = ctx.flags.comment;
+      const body = ackBody.safeParse(typeof comment === "string" ? { comment } : {});
+      if (!body.success) throw new UsageError(`--comment: ${formatIssues(body.error).join("; ")}`);
+      const answer = await ctx.api.request("POST", path(loc, `/alerts/${encodeURIComponent(id)}/ack`), ackResponse, { auth: "admin", body: body.data });
+      const { at, comment: said } = answer.acknowledgement;
+      ctx.out(ctx.json ? JSON.stringify(answer) : `${loc}: ${id} acknowledged at ${at}${said === null ? "" : ` (${JSON.stringify(said)})`}`);
     },
   },
   stats: {

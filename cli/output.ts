@@ -37,10 +37,18 @@ export function eventLine(e: LogEvent): string {
       return `${head}  ${e.rules.length} rule(s): ${e.rules.map((r) => r.id).join(", ") || "none"}`;
     case "alert-raised":
     case "alert-cleared":
-      return `${head}  ${e.deviceId}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
+      return `${head}  ${e.deviceId ?? "(location)"}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
     case "command-issued":
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":
       return `${head}  ${e.deviceId}  ${e.commandId}`;
+    case "notification-queued":
+      return `${head}  ${e.notificationId}  ${e.event} to ${e.channelId}`;
+    case "notification-sent":
+      return `${head}  ${e.notificationId}  HTTP ${e.status} after ${e.attempts} attempt(s)`;
+    case "notification-failed":
+      return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
+    case "alert-acknowledged":
+      return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
   }
 }

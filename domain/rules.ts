@@ -52,10 +52,14 @@ export function deviceWindows(minutes: Iterable<MinuteBucket>, now: number, devi
 
 export const alertKey = (ruleId: string, deviceId: string): string => `${ruleId}\u0000${deviceId}`;
 
-/** What an alert change was judged on: the rule and the device's window. */
+/** Where a device id goes in a location-scope rule's alert key and window: no device id is empty. */
+export const LOCATION_KEY = "";
+export const isLocationRule = (rule: Pick<Rule, "scope">): boolean => rule.scope === "location";
+
+/** What an alert change was judged on: the rule and the device's window (no device: the location's). */
 export interface Judgement {
   ruleId: string;
-  deviceId: string;
+  deviceId?: string;
   metric: Rule["metric"];
   op: Rule["op"];
   threshold: number;
@@ -68,7 +72,7 @@ export type Action =
   | (Judgement & { type: "alert-raised" | "alert-cleared" })
   | { type: "command-issued"; deviceId: string; payload: string; ruleId: string; causeIndex: number };
 
-/** A device's tally over `rule`'s window: how `judge` reads the windows. */
+/** A device's tally over `rule`'s window (LOCATION_KEY: the location's): how `judge` reads the windows. */
 export type WindowOf = (rule: Rule, deviceId: string) => Tally;
 
 /**
@@ -80,6 +84,8 @@ export type WindowOf = (rule: Rule, deviceId: string) => Tally;
  * same inputs always give the same actions in the same order.
  *
  * `removed` are rules no longer in force: their raised alerts are cleared.
+ * Location-scope rules are judged once per call, on the location's window
+ * (`windowOf(rule, LOCATION_KEY)`), whichever devices were heard.
  */
 export function judge(
   rules: readonly Rule[],
@@ -94,9 +100,18 @@ export function judge(
     const { id: ruleId, metric, op, threshold } = rule;
     if (type === "alert-raised") state.add(alertKey(ruleId, deviceId));
     else state.delete(alertKey(ruleId, deviceId));
-    actions.push({ type, ruleId, deviceId, metric, op, threshold, value: m.value, samples: m.samples });
+    const forLocation = deviceId === LOCATION_KEY;
+    actions.push({ type, ruleId, ...(!forLocation && { deviceId }), metric, op, threshold, value: m.value, samples: m.samples });
+    // A location's alert has no device to command.
     const payload = type === "alert-raised" ? rule.raise : rule.clear;
-    if (payload !== null) actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
+    if (payload !== null && !forLocation) actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
+  };
+  const verdict = (rule: Rule, deviceId: string) => {
+    const m = measure(rule, windowOf(rule, deviceId));
+    const wasRaised = state.has(alertKey(rule.id, deviceId));
+    const isHolding = holds(rule, m);
+    if (isHolding && !wasRaised) change(rule, deviceId, m, "alert-raised");
+    else if (!isHolding && wasRaised) change(rule, deviceId, m, "alert-cleared");
   };
 
   for (const rule of removed) {
@@ -104,15 +119,13 @@ export function judge(
     const affected = [...state].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
     for (const deviceId of affected) change(rule, deviceId, measure(rule, windowOf(rule, deviceId)), "alert-cleared");
   }
+  const deviceRules = rules.filter((r) => !isLocationRule(r));
   for (const deviceId of [...new Set(devices)].sort()) {
-    for (const rule of rules) {
-      const m = measure(rule, windowOf(rule, deviceId));
-      const wasRaised = state.has(alertKey(rule.id, deviceId));
-      const isHolding = holds(rule, m);
-      if (isHolding && !wasRaised) change(rule, deviceId, m, "alert-raised");
-      else if (!isHolding && wasRaised) change(rule, deviceId, m, "alert-cleared");
-    }
+    if (deviceId === LOCATION_KEY) continue;
+    for (const rule of deviceRules) verdict(rule, deviceId);
   }
+  // Location rules after the devices', in their order: judged once, on the location's window.
+  for (const rule of rules) if (isLocationRule(rule)) verdict(rule, LOCATION_KEY);
   return actions;
 }
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
+import type { EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
 import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState } from "../domain/projections";
@@ -10,7 +10,9 @@ import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
 import type { CommandState } from "./location/action-store";
 import { toLogEvent } from "./location/event-log";
-import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
+import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type AlertsRead, type LocationReads } from "./location/open-location";
+import { Notifier } from "./location/notifier";
+import type { Acknowledgement } from "../protocol/notifications";
 import { forwardCommands } from "./location/command-link";
 import { publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
@@ -82,7 +84,7 @@ const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
  * The alarm is set only when something is due: a rule verdict that aging
  * will change, the live window losing its oldest minute (sockets get a
  * `window` frame, the fleet a fresh summary), a coalesced fleet update, or
- * commands the commands hub could not take yet.
+ * commands the commands hub could not take yet, notifications to send.
  * With nothing due no alarm is set, and the object can hibernate.
  *
  * The location's name is stored with its first write (an object addressed
@@ -102,16 +104,27 @@ export class LocationStream extends DurableObject<Env> {
   private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
   /** Commands issued but not yet handed to the commands hub: `seq` is the last command seq it took. */
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
+  /** Sends the location's notifications from the alarm (durable-objects/location/notifier.ts). */
+  private readonly notifier: Notifier;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.notifier = new Notifier({
+      env,
+      commit: (input) => void this.commit(this.name!, input, Date.now()),
+      write: (run) => {
+        const meter = new WriteMeter(ctx.storage.sql);
+        run(meter);
+        this.stats.rowsWritten += meter.rowsWritten;
+      },
+    });
     const created = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
     if (created) this.load();
     enablePingAutoResponse(ctx);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
-      // Commands a previous instance could not hand to the hub: the alarm retries them.
-      if (this.hub.pending) this.reschedule(Date.now());
+      // Commands a previous instance could not hand to the hub, notifications it had not sent: the alarm retries them.
+      if (this.hub.pending || this.notifier.dueAt() !== null) this.reschedule(Date.now());
     });
   }
 
@@ -127,6 +140,7 @@ export class LocationStream extends DurableObject<Env> {
     const forwarded = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'hub'").toArray()[0];
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
     this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
+    this.notifier.load(open, Date.now());
     return open;
   }
 
@@ -210,8 +224,22 @@ export class LocationStream extends DurableObject<Env> {
     return this.reads.rules();
   }
 
-  alerts(): { alerts: ActiveAlert[]; commands: CommandState[] } {
+  alerts(): AlertsRead {
     return this.reads.alerts(SNAPSHOT_RECENT);
+  }
+
+  /**
+   * Records that somebody saw an alert (`alertId`: its `alert-raised` entry).
+   * An alert is acknowledged once: a second acknowledgement changes nothing
+   * and is answered with the first.
+   */
+  acknowledge(alertId: string, comment: string | null): { outcome: "acknowledged" | "already"; acknowledgement: Acknowledgement } | { outcome: "unknown" } {
+    const open = this.open;
+    if (!open || this.name === null || open.raisedAlert(alertId) === null) return { outcome: "unknown" };
+    const before = open.notifications.acknowledgement(alertId);
+    this.commit(this.name, { type: "acknowledge", alertId, comment, alert: { acknowledged: before !== null } }, Date.now());
+    const after = open.notifications.acknowledgement(alertId)!;
+    return { outcome: before === null ? "acknowledged" : "already", acknowledgement: after };
   }
 
   writeStats(): WriteStats {
@@ -238,7 +266,7 @@ export class LocationStream extends DurableObject<Env> {
     const open = this.open;
     if (!open) return {};
     this.checkpoint(open, Date.now());
-    return { ...open.projections.dump(), ...open.actions.dump() };
+    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump() };
   }
 
   /**
@@ -305,6 +333,8 @@ export class LocationStream extends DurableObject<Env> {
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
     if (this.hub.pending && now >= this.hub.retryAt) await this.tellHub(now);
+    const notifyAt = this.notifier.dueAt();
+    if (notifyAt !== null && notifyAt <= now) await this.notifier.run(open, this.name, now);
     this.reschedule(Date.now());
   }
 
@@ -341,6 +371,7 @@ export class LocationStream extends DurableObject<Env> {
       this.lastWindowKey = windowKey(window);
       this.fleet.dirty = true;
       if (entries.some((e) => e.type === "command-issued")) this.hub.pending = true;
+      if (entries.some((e) => e.type === "alert-raised" || e.type === "alert-cleared")) this.notifier.alertsCommitted(now);
       this.reschedule(now);
     }
     return { entries, rowsWritten: meter.rowsWritten };
@@ -459,6 +490,8 @@ export class LocationStream extends DurableObject<Env> {
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
+    const notify = this.notifier.dueAt();
+    if (notify !== null) due.push(notify);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set
     // sooner than needed just runs, finds less to do, and sets the next one.

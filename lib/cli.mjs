@@ -8,6 +8,8 @@ import {
   EVENTS_PAGE,
   LOCATIONS_PAGE,
   SHARE_LIMITS,
+  ackBody,
+  ackResponse,
   deviceBody,
   deviceHistoryResponse,
   deviceId,
@@ -25,8 +27,9 @@ import {
   rulesResponse,
   shareBody,
   shareResponse,
-  statsResponse
-} from "./chunks/chunk-ZAF2DTVI.mjs";
+  statsResponse,
+  systemEventId
+} from "./chunks/chunk-FNAFQOQ3.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -171,11 +174,19 @@ function eventLine(e) {
       return `${head}  ${e.rules.length} rule(s): ${e.rules.map((r) => r.id).join(", ") || "none"}`;
     case "alert-raised":
     case "alert-cleared":
-      return `${head}  ${e.deviceId}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
+      return `${head}  ${e.deviceId ?? "(location)"}  ${e.ruleId}: ${e.metric} ${e.op} ${e.threshold} (value ${e.value ?? "-"}, ${e.samples} samples)`;
     case "command-issued":
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":
       return `${head}  ${e.deviceId}  ${e.commandId}`;
+    case "notification-queued":
+      return `${head}  ${e.notificationId}  ${e.event} to ${e.channelId}`;
+    case "notification-sent":
+      return `${head}  ${e.notificationId}  HTTP ${e.status} after ${e.attempts} attempt(s)`;
+    case "notification-failed":
+      return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
+    case "alert-acknowledged":
+      return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
   }
 }
 
@@ -508,6 +519,27 @@ device's events are refused at ingest and counted). Every change is logged: hist
       const answer = await ctx.api.request("POST", path(loc, "/share"), shareResponse, { auth: "admin", body });
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.url}
   read-only, ${loc} only, until ${answer.expiresAt}`);
+    }
+  },
+  ack: {
+    maxArgs: 2,
+    usage: "ack <location> <alert-id> [--comment <text>]",
+    summary: "acknowledge an alert, with an optional comment (admin token)",
+    details: `<alert-id> is the id of the alert's alert-raised entry (~alert-<seq>; \`events <location>\` shows it).
+Once only: a second acknowledgement is refused (409) with the first one's time and comment.`,
+    options: { comment: { type: "string" } },
+    async run(ctx) {
+      const loc = location(ctx.args[0]);
+      const id = ctx.args[1];
+      if (id === void 0) throw new UsageError("missing <alert-id>");
+      const parsedId = systemEventId.safeParse(id);
+      if (!parsedId.success) throw new UsageError(`<alert-id> ${JSON.stringify(id)}: ${formatIssues(parsedId.error).join("; ")}`);
+      const comment = ctx.flags.comment;
+      const body = ackBody.safeParse(typeof comment === "string" ? { comment } : {});
+      if (!body.success) throw new UsageError(`--comment: ${formatIssues(body.error).join("; ")}`);
+      const answer = await ctx.api.request("POST", path(loc, `/alerts/${encodeURIComponent(id)}/ack`), ackResponse, { auth: "admin", body: body.data });
+      const { at, comment: said } = answer.acknowledgement;
+      ctx.out(ctx.json ? JSON.stringify(answer) : `${loc}: ${id} acknowledged at ${at}${said === null ? "" : ` (${JSON.stringify(said)})`}`);
     }
   },
   stats: {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { deviceId, locationName, systemEventId } from "./ids";
+import { acknowledgement, notificationState } from "./notification-state";
 
 /**
  * Actions: rules over each device's recent window raise and clear alerts
@@ -25,6 +26,9 @@ export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
 });
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
+/** What a rule judges: each device's window (the default), or the whole location's (every device's votes together). */
+export const ruleScope = z.enum(["device", "location"], { error: 'scope must be "device" or "location"' });
+
 /** How far back a rule looks, in minutes (1 to 1440; 60 unless set). */
 export const RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 } as const;
 
@@ -33,10 +37,16 @@ export const RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 } as const;
  * alert is raised when `metric op threshold` holds with at least `minSamples`
  * samples (votes for score, readings otherwise), and cleared when it no longer
  * holds. Raising issues `raise` to the device; clearing issues `clear`.
+ *
+ * With `scope: "location"` the rule judges the location's window instead (all
+ * its devices together): its alert names no device and issues no command
+ * (`raise`/`clear` are not used); it reaches people through notifications.
  */
 export const rule = z
   .strictObject({
     id: ruleId,
+    /** Absent: "device" (rules from before scopes keep their meaning). */
+    scope: ruleScope.optional(),
     metric: ruleMetric,
     op: ruleOperator,
     threshold: z.number({ error: "threshold must be a finite number" }),
@@ -109,10 +119,10 @@ export type Command = z.infer<typeof command>;
 export const deviceboundTopic = (device: string, messageId?: string): string =>
   `devices/${device}/messages/devicebound/${messageId ? `%24.mid=${encodeURIComponent(messageId)}` : ""}`;
 
-/** An alert currently raised for a device. */
+/** An alert currently raised for a device (or, without `deviceId`, for the location: a location-scope rule's). */
 export const activeAlert = z.object({
   ruleId,
-  deviceId,
+  deviceId: deviceId.optional(),
   /** seq of its `alert-raised` entry. */
   seq: z.number().int().positive(),
   raisedAt: z.iso.datetime(),
@@ -121,10 +131,23 @@ export const activeAlert = z.object({
 });
 export type ActiveAlert = z.infer<typeof activeAlert>;
 
-/** GET /api/v1/locations/{location}/alerts: raised alerts and the newest 50 commands (newest first). */
+/** A raised alert as the alerts route shows it: with its id, its notifications and whether somebody acknowledged it. */
+export const alertState = activeAlert.extend({
+  /** Id of its `alert-raised` entry (what POST …/alerts/{id}/ack takes). */
+  id: systemEventId,
+  acknowledgement: acknowledgement.nullable(),
+  notifications: z.array(notificationState),
+});
+export type AlertState = z.infer<typeof alertState>;
+
+/**
+ * GET /api/v1/locations/{location}/alerts: raised alerts, the newest 50
+ * commands and the newest 50 notifications (of any alert, cleared ones too), newest first.
+ */
 export const alertsResponse = z.object({
   location: locationName,
-  alerts: z.array(activeAlert),
+  alerts: z.array(alertState),
   commands: z.array(command.omit({ location: true }).extend({ deliveredAt: z.iso.datetime().nullable() })),
+  notifications: z.array(notificationState),
 });
 export type AlertsResponse = z.infer<typeof alertsResponse>;

@@ -34,10 +34,11 @@ export const rulesSetEvent = z.object({
   rules: z.array(rule),
 });
 
-/** What an alert was judged on: the device's window (the rule's `windowMinutes`) at the time. */
+/** What an alert was judged on: the device's (or the location's) window (the rule's `windowMinutes`) at the time. */
 const judgement = {
   ruleId,
-  deviceId,
+  /** Absent for a location-scope rule's alert (the location's window). */
+  deviceId: deviceId.optional(),
   metric: ruleMetric,
   op: ruleOperator,
   threshold: z.number(),
@@ -70,6 +71,51 @@ export const commandDeliveredEvent = z.object({
   commandId: systemEventId,
 });
 
+/**
+ * Notifications (protocol/notifications.ts). Their schemas here are loose on
+ * purpose (plain strings): the dashboard reads them from every frame, and the
+ * channel rules live where channels are written.
+ */
+const notified = {
+  /** `{alert id}.{channel id}`. */
+  notificationId: z.string(),
+  channelId: z.string(),
+};
+/** An alert change was queued for a channel (one entry per alert and channel). */
+export const notificationQueuedEvent = z.object({
+  ...logEntry,
+  type: z.literal("notification-queued"),
+  ...notified,
+  /** Id of the alert entry it tells of. */
+  alertId: systemEventId,
+  event: z.enum(["alert-raised", "alert-cleared", "digest"]),
+});
+/** The channel answered 2xx. */
+export const notificationSentEvent = z.object({
+  ...logEntry,
+  type: z.literal("notification-sent"),
+  ...notified,
+  attempts: z.number().int().positive(),
+  status: z.number().int(),
+});
+/** Given up: a 4xx other than 429, 24 hours of retries, or the channel removed. */
+export const notificationFailedEvent = z.object({
+  ...logEntry,
+  type: z.literal("notification-failed"),
+  ...notified,
+  attempts: z.number().int().nonnegative(),
+  /** The last attempt's HTTP status; null after a network error or with no attempt. */
+  status: z.number().int().nullable(),
+  error: z.string(),
+});
+/** Somebody saw the alert (POST …/alerts/{id}/ack). */
+export const alertAcknowledgedEvent = z.object({
+  ...logEntry,
+  type: z.literal("alert-acknowledged"),
+  alertId: systemEventId,
+  comment: z.string().nullable(),
+});
+
 /** Any entry of a location's log as the read API and live frames carry it. */
 export const logEvent = z.discriminatedUnion("type", [
   readingEvent,
@@ -78,6 +124,10 @@ export const logEvent = z.discriminatedUnion("type", [
   alertClearedEvent,
   commandIssuedEvent,
   commandDeliveredEvent,
+  notificationQueuedEvent,
+  notificationSentEvent,
+  notificationFailedEvent,
+  alertAcknowledgedEvent,
 ]);
 export type LogEvent = z.infer<typeof logEvent>;
 export type RulesSetEvent = z.infer<typeof rulesSetEvent>;

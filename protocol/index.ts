@@ -21,3 +21,4 @@ export * from "./admin";
 export * from "./access";
 export * from "./devices";
 export * from "./device-health";
+export * from "./notifications";

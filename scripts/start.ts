@@ -5,9 +5,11 @@
  *   → embedded MQTT broker (unless MQTT_URL points elsewhere) → bridge
  *   → on a new state, 14 days of the simulated devices' history (ingest)
  *   → simulated devices
+ *   → a local webhook receiver, registered as the notification channel
+ *     `local-receiver` for MTC's alerts when no other channel is set
  *
  * Ctrl-C (SIGINT/SIGTERM) stops every part, the bridge flushing its outbox
- * first. Logs go to .state/logs/<part>.log; the bridge's outbox to
+ * first, the webhook receiver after the worker (which may be sending to it). Logs go to .state/logs/<part>.log; the bridge's outbox to
  * .state/bridge (STATE_DIR moves both). A second start continues with the
  * data of the first and back-fills nothing.
  */
@@ -20,6 +22,7 @@ import { backfill, needsBackfill, parseBackfillOptions } from "../simulator/back
 import { ensureDevVars } from "./lib/dev-vars";
 import { freePort } from "./lib/free-port";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./lib/embedded-broker";
+import { startWebhookReceiver, type WebhookReceiver } from "./lib/webhook-receiver";
 import { ROOT, spawnWranglerDev, stopProcessGroup, waitForHealth } from "./lib/wrangler-dev";
 
 const port = (name: string, fallback: number) =>
@@ -38,6 +41,8 @@ const settings = z.object({
   /** `false` starts no simulated devices (use your own). */
   SIMULATE: z.enum(["true", "false"], { error: "SIMULATE must be true or false" }).default("true"),
   BRIDGE_HTTP_PORT: port("BRIDGE_HTTP_PORT", 9464),
+  /** The local webhook receiver's port (notifications land there). */
+  RECEIVER_PORT: port("RECEIVER_PORT", 8790),
   /** Days of history posted on a new state (0: none). */
   BACKFILL_DAYS: z
     .string()
@@ -84,8 +89,12 @@ async function assertPortFree(portNumber: number, variable: string): Promise<voi
   });
 }
 
+/** The notification channel `npm start` owns; it is (re)set on each start unless other channels are configured. */
+const LOCAL_CHANNEL = "local-receiver";
+
 const children: { name: string; child: ChildProcess }[] = [];
 let broker: EmbeddedBroker | null = null;
+let receiver: WebhookReceiver | null = null;
 let stopping = false;
 
 /** Runs a part with its output in .state/logs/<name>.log; a part that dies takes the stack down. */
@@ -111,10 +120,11 @@ async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   say("\nStopping…");
-  // Devices first, then the bridge (it flushes its outbox), then the worker, then the broker.
+  // Devices first, then the bridge (it flushes its outbox), then the worker, then the webhook receiver, then the broker.
   for (const { name, child } of [...children].reverse()) {
     await stopProcessGroup(child, name === "bridge" ? 15_000 : 5_000);
   }
+  await receiver?.stop();
   await broker?.stop();
   say("Stopped.");
   process.exit(code);
@@ -134,6 +144,7 @@ const workerUrl = `http://127.0.0.1:${config.PORT}`;
 await assertPortFree(config.PORT, "PORT");
 if (!config.MQTT_URL) await assertPortFree(config.MQTT_PORT, "MQTT_PORT");
 await assertPortFree(config.BRIDGE_HTTP_PORT, "BRIDGE_HTTP_PORT");
+await assertPortFree(config.RECEIVER_PORT, "RECEIVER_PORT");
 
 const secrets = ensureDevVars(join(ROOT, ".dev.vars"));
 if (secrets.created.length) say(`Created .dev.vars with new ${secrets.created.join(" and ")}.`);
@@ -160,6 +171,22 @@ closeSync(workerLog);
 watch("worker", worker);
 await waitForHealth(workerUrl, worker, 90_000, () => readFileSync(logFile("worker"), "utf8")).catch((e: Error) => failRunning(e.message));
 if ((await built) !== 0) await failRunning("the dashboard did not build (see above)");
+
+// The local webhook receiver: every delivery printed with whether its signature verifies.
+receiver = await startWebhookReceiver({
+  port: config.RECEIVER_PORT,
+  onDelivery: (d) => {
+    let text = "";
+    try {
+      text = String((JSON.parse(d.body) as { text?: unknown }).text ?? "");
+    } catch {
+      text = "(body is not JSON)";
+    }
+    say(`webhook ${d.id}  signature ${d.verified ? "verified" : "DOES NOT VERIFY"}  ${text}`);
+  },
+}).catch((e: Error) => failRunning(`cannot start the webhook receiver: ${e.message}`));
+// Registered while the rest starts (it is two requests to the worker, and nothing waits on it but the banner).
+const registered = registerLocalReceiver(receiver).catch((e: Error) => failRunning(`cannot register the webhook receiver: ${e.message}`));
 
 // The broker and the bridge start while the history is posted: they carry nothing until devices publish.
 let mqttUrl = config.MQTT_URL;
@@ -192,6 +219,7 @@ if (config.SIMULATE === "true" && config.BACKFILL_DAYS > 0) {
 }
 
 if (config.SIMULATE === "true") runPart("simulator", tsx, ["simulator/main.ts"], { MQTT_URL: mqttUrl });
+const receiverNote = await registered;
 
 say(`
   happy-hub is running.
@@ -202,9 +230,28 @@ say(`
   Bridge         http://127.0.0.1:${config.BRIDGE_HTTP_PORT}/metrics  ·  /healthz
   Tokens         .dev.vars (INGEST_TOKEN for the bridge, ADMIN_TOKEN for rules, rebuilds and share links;
                  reads are public until you add VIEWER_TOKEN)
+  Webhooks       ${receiver.url}  (${receiverNote})
   Logs           ${LOGS}/{worker,bridge${config.SIMULATE === "true" ? ",simulator" : ""}}.log
 
   Press a "sad" button:  npm run press -- sad --device door-mtc-1
-  (a terminal of your own at MTC: the simulated ones vote several times a minute, so three presses barely move theirs)
+  (a terminal of your own at MTC: the simulated ones vote several times a minute, so three presses barely move theirs;
+  its alert arrives here as a signed webhook)
   Ctrl-C stops everything.
 `);
+
+/**
+ * Registers the local receiver as the notification channel for MTC's alerts
+ * (the location `npm run press` uses; the other simulated sites are moodier
+ * and would fill the console), unless somebody set channels of their own.
+ */
+async function registerLocalReceiver(r: WebhookReceiver): Promise<string> {
+  const auth = { authorization: `Bearer ${secrets.ADMIN_TOKEN}` };
+  const current = await fetch(`${workerUrl}/api/v1/notifications`, { headers: auth });
+  if (!current.ok) throw new Error(`GET /api/v1/notifications answered ${current.status}`);
+  const { channels } = (await current.json()) as { channels: { id: string }[] };
+  if (channels.some((c) => c.id !== LOCAL_CHANNEL)) return "not registered: channels of your own are set";
+  const body = { channels: [{ id: LOCAL_CHANNEL, type: "webhook", url: r.url, secret: r.secret, events: ["alert-raised", "alert-cleared"], locations: ["MTC"] }] };
+  const put = await fetch(`${workerUrl}/api/v1/notifications`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!put.ok) throw new Error(`PUT /api/v1/notifications answered ${put.status}: ${await put.text()}`);
+  return `channel ${LOCAL_CHANNEL}: MTC's alerts, printed here`;
+}

@@ -7,6 +7,7 @@ import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { securityHeaders } from "./middleware/security-headers";
 import { locations } from "./routes/locations";
+import { notifications } from "./routes/notifications";
 import { session } from "./routes/session";
 import { DOCS_CSP } from "./docs-csp";
 import { openApiDocument } from "./openapi";
@@ -32,6 +33,7 @@ export const app = new Hono<AppEnv>()
   .route("/api/v1/fleet", fleet)
   .route("/api/v1/session", session)
   .route("/api/v1/devices", devices)
+  .route("/api/v1/notifications", notifications)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);
   })

@@ -29,8 +29,10 @@ import {
 } from "../protocol";
 import { deviceBody, deviceHistoryResponse, registeredDevice, registeredDevicesResponse, DEVICES_PAGE } from "../protocol/devices";
 import { devicesQuery, eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
-import { RULES_BODY_LIMIT } from "./routes/locations";
+import { ACK_BODY_LIMIT, RULES_BODY_LIMIT } from "./routes/locations";
 import { DEVICE_BODY_LIMIT } from "./routes/devices";
+import { ackBody, ackResponse, channelsBody, channelsResponse, systemEventId } from "../protocol";
+import { CHANNELS_BODY_LIMIT } from "./routes/notifications";
 
 /**
  * The API reference: one entry per route, turned into the OpenAPI document
@@ -171,7 +173,49 @@ export const API_ROUTES: ApiRoute[] = [
     maxBodyBytes: RULES_BODY_LIMIT,
     response: rulesResponse,
   },
-  { method: "get", path: "/api/v1/locations/{location}/alerts", tag: "actions", summary: "Alerts raised and not cleared", auth: "viewer", params: location, response: alertsResponse },
+  {
+    method: "get",
+    path: "/api/v1/locations/{location}/alerts",
+    tag: "actions",
+    summary: "Alerts raised and not cleared, with their notifications and acknowledgement",
+    description: "Each raised alert with its id, acknowledgement and notifications (pending, sent or failed); the newest 50 commands; the newest 50 notifications of any alert.",
+    auth: "viewer",
+    params: location,
+    response: alertsResponse,
+  },
+  {
+    method: "post",
+    path: "/api/v1/locations/{location}/alerts/{id}/ack",
+    tag: "actions",
+    summary: "Acknowledge an alert",
+    description: "Records an `alert-acknowledged` entry, with an optional comment (at most 500 characters; the body may be empty). `id` is the id of the alert's `alert-raised` entry (`~alert-<seq>`); a cleared alert can still be acknowledged. Once only: a second acknowledgement answers 409 and changes nothing.",
+    auth: "admin",
+    params: { ...location, id: systemEventId },
+    body: ackBody,
+    maxBodyBytes: ACK_BODY_LIMIT,
+    response: ackResponse,
+    errors: { 404: "No alert with this id at this location", 409: "The alert is already acknowledged (the issue says when and the comment)" },
+  },
+  {
+    method: "get",
+    path: "/api/v1/notifications",
+    tag: "notifications",
+    summary: "The notification channels (secrets hidden)",
+    auth: "admin",
+    response: channelsResponse,
+  },
+  {
+    method: "put",
+    path: "/api/v1/notifications",
+    tag: "notifications",
+    summary: "Replace the notification channels",
+    description:
+      "The complete set of webhook channels (at most 20). Deliveries follow Standard Webhooks: `webhook-id` (stable across retries), `webhook-timestamp` (seconds), `webhook-signature: v1,<base64 HMAC-SHA256 of \"{id}.{timestamp}.{body}\">` keyed with the base64-decoded part of the `whsec_` secret; the JSON body is `{type, timestamp, data, text}` (`text` for chat incoming webhooks). Retried with backoff for 24 hours on network errors, 5xx and 429. `[]` removes every channel.",
+    auth: "admin",
+    body: channelsBody,
+    maxBodyBytes: CHANNELS_BODY_LIMIT,
+    response: channelsResponse,
+  },
   { method: "post", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "Rebuild every projection from the log", auth: "admin", params: location, response: rebuildResponse },
   { method: "get", path: "/api/v1/locations/{location}/stats", tag: "admin", summary: "Writes since the location's object started", auth: "admin", params: location, response: statsResponse },
   {

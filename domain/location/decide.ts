@@ -1,10 +1,11 @@
 import type { IngestEvent, Rule } from "../../protocol";
 import type { MinuteBucket } from "../projections";
-import { judge, longestSpan, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../rules";
+import { LOCATION_KEY, judge, longestSpan, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../rules";
 import { addReadings, addTally, emptyTally, type Tally } from "../tally";
 import { windowStart } from "../time-buckets";
 import type { Draft } from "./entries";
 import type { LocationState } from "./state";
+import { decideNotifications, type NotificationInput } from "./notifications";
 
 /** What a command's delivery report is checked against: the command as the location knows it. */
 export interface KnownCommand {
@@ -21,7 +22,9 @@ export type LocationInput =
   /** The bridge published commands; `command` is null for an id the location never issued. */
   | { type: "record-deliveries"; deliveries: readonly { id: string; deliveredAt: number; command: KnownCommand | null }[] }
   /** Time passed (the object's alarm): windows aged. */
-  | { type: "tick" };
+  | { type: "tick" }
+  /** Notifications and acknowledgements (domain/location/notifications.ts). */
+  | NotificationInput;
 
 /**
  * The location's decider: what entries `input` adds to the log at `now`, given
@@ -33,7 +36,8 @@ export type LocationInput =
  *   alert) judged by the new rules; alerts of removed or redefined rules clear;
  * - record-deliveries: one `command-delivered` per command not yet delivered;
  * - tick: the verdict on every device whose windows hold data or an alert, so
- *   an alert whose votes aged out clears with nothing new arriving.
+ *   an alert whose votes aged out clears with nothing new arriving;
+ * - notifications and acknowledgements: see domain/location/notifications.ts.
  */
 export function decide(state: LocationState, input: LocationInput, now: number): Draft[] {
   switch (input.type) {
@@ -63,6 +67,10 @@ export function decide(state: LocationState, input: LocationInput, now: number):
       const devices = devicesToJudge(state, now, state.rules);
       return drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, [])), 0, now);
     }
+    case "queue-notifications":
+    case "record-notification":
+    case "acknowledge":
+      return decideNotifications(input, now);
   }
 }
 
@@ -95,7 +103,7 @@ function drafts(actions: readonly Action[], offset: number, now: number): Draft[
 /**
  * Each device's tally over a rule's window at `now`: the minute buckets plus
  * `pending` readings not folded yet. Computed once per window length and
- * device, on first use.
+ * device, on first use. LOCATION_KEY: the location's (every device's) tally.
  */
 function windows(minutes: Iterable<MinuteBucket>, now: number, pending: readonly ReadingDraft[]): WindowOf {
   const buckets = [...minutes];
@@ -108,12 +116,13 @@ function windows(minutes: Iterable<MinuteBucket>, now: number, pending: readonly
     if (!tally) {
       tally = emptyTally();
       const from = windowStart(now, span);
+      const all = deviceId === LOCATION_KEY;
       for (const b of buckets) {
         if (b.start < from) continue;
-        const t = b.devices.get(deviceId);
+        const t = all ? b.tally : b.devices.get(deviceId);
         if (t) addTally(tally, t);
       }
-      for (const r of pending) if (r.deviceId === deviceId && r.occurredAt >= from) addReadings(tally, r);
+      for (const r of pending) if ((all || r.deviceId === deviceId) && r.occurredAt >= from) addReadings(tally, r);
       tallies.set(deviceId, tally);
     }
     return tally;

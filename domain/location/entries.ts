@@ -21,7 +21,13 @@ export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-clea
 export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
 export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };
 
-export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry;
+export type NotificationQueuedEntry = Base & { type: "notification-queued"; notificationId: string; channelId: string; alertId: string; event: "alert-raised" | "alert-cleared" };
+export type NotificationSentEntry = Base & { type: "notification-sent"; notificationId: string; channelId: string; attempts: number; status: number };
+export type NotificationFailedEntry = Base & { type: "notification-failed"; notificationId: string; channelId: string; attempts: number; status: number | null; error: string };
+export type AlertAcknowledgedEntry = Base & { type: "alert-acknowledged"; alertId: string; comment: string | null };
+export type NotificationEntry = NotificationQueuedEntry | NotificationSentEntry | NotificationFailedEntry | AlertAcknowledgedEntry;
+
+export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry | NotificationEntry;
 export type EntryType = Entry["type"];
 
 type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
@@ -36,7 +42,11 @@ export type Draft =
   | Unallocated<RulesSetEntry>
   | Unallocated<AlertEntry>
   | (Omit<Unallocated<CommandIssuedEntry>, "cause"> & { causeIndex: number | null })
-  | Unallocated<CommandDeliveredEntry>;
+  | Unallocated<CommandDeliveredEntry>
+  | Unallocated<NotificationQueuedEntry>
+  | Unallocated<NotificationSentEntry>
+  | Unallocated<NotificationFailedEntry>
+  | Unallocated<AlertAcknowledgedEntry>;
 
 /** The kind part of a system entry's id (`~kind-seq`). */
 const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
@@ -45,6 +55,10 @@ const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
   "alert-cleared": "clear",
   "command-issued": "cmd",
   "command-delivered": "delivered",
+  "notification-queued": "notify",
+  "notification-sent": "sent",
+  "notification-failed": "failed",
+  "alert-acknowledged": "ack",
 };
 
 /**

@@ -1,6 +1,6 @@
 import { DEFAULT_RULES, RULE_WINDOW_MINUTES, type Rule } from "../../protocol/actions";
 import { emptyProjectionSet, evolve as foldReading, type ProjectionSet } from "../projections";
-import { alertKey } from "../rules";
+import { LOCATION_KEY, alertKey } from "../rules";
 import { hourStart, minuteStart } from "../time-buckets";
 import type { Entry } from "./entries";
 
@@ -71,13 +71,18 @@ export function evolve(state: LocationState, entry: Entry): LocationState {
       state.rulesSeq = entry.seq;
       break;
     case "alert-raised":
-      state.raised.add(alertKey(entry.ruleId, entry.deviceId));
+      state.raised.add(alertKey(entry.ruleId, entry.deviceId ?? LOCATION_KEY));
       break;
     case "alert-cleared":
-      state.raised.delete(alertKey(entry.ruleId, entry.deviceId));
+      state.raised.delete(alertKey(entry.ruleId, entry.deviceId ?? LOCATION_KEY));
       break;
     case "command-issued":
     case "command-delivered":
+    // Notifications and acknowledgements change nothing the decider reads (their projections are the object's).
+    case "notification-queued":
+    case "notification-sent":
+    case "notification-failed":
+    case "alert-acknowledged":
       break;
   }
   return state;

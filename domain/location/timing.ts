@@ -1,4 +1,4 @@
-import { holds, measure, ruleSpan, alertKey } from "../rules";
+import { LOCATION_KEY, holds, isLocationRule, measure, ruleSpan, alertKey } from "../rules";
 import { addTally, emptyTally, type Tally } from "../tally";
 import { bucketLeavesAt, windowStart } from "../time-buckets";
 import type { LocationState } from "./state";
@@ -24,7 +24,8 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
       const from = windowStart(now, span);
       for (const b of state.projections.minutes.values()) {
         if (b.start < from) continue;
-        for (const [device, tally] of b.devices) {
+        // The location's own series (LOCATION_KEY) beside each device's, for location-scope rules.
+        for (const [device, tally] of [[LOCATION_KEY, b.tally] as const, ...b.devices]) {
           let list = perDevice.get(device);
           if (!list) perDevice.set(device, (list = []));
           list.push({ start: b.start, tally });
@@ -34,6 +35,7 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
       bySpan.set(span, perDevice);
     }
     for (const [device, list] of perDevice) {
+      if ((device === LOCATION_KEY) !== isLocationRule(rule)) continue;
       const raised = state.raised.has(alertKey(rule.id, device));
       // Windows left after the oldest i buckets leave, newest-first sums: rest[i] holds buckets i..end.
       const rest: Tally[] = new Array(list.length + 1);
@@ -72,3 +74,13 @@ export function nextLiveWindowChange(state: LocationState, now: number): number 
   for (const b of state.projections.minutes.values()) if (b.start >= from && (oldest === null || b.start < oldest)) oldest = b.start;
   return oldest === null ? null : bucketLeavesAt(oldest);
 }
+
+/**
+ * When notifications next need the alarm: at once while alert changes wait
+ * to be fanned out to the channels, else when the earliest pending
+ * notification's next attempt is due; null when nothing is pending (no alarm
+ * for notifications). The pending state itself lives in the object's storage
+ * (durable-objects/location/notification-store.ts), derived from the log.
+ */
+export const nextNotificationDue = (fanOutWaiting: boolean, earliestAttempt: number | null, now: number): number | null =>
+  fanOutWaiting ? now : earliestAttempt;

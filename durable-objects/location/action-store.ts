@@ -3,7 +3,7 @@ import { isoString } from "../../protocol/time";
 import type { KnownCommand } from "../../domain/location/decide";
 import type { Entry } from "../../domain/location/entries";
 import { normalizeRules, type LocationState } from "../../domain/location/state";
-import { alertKey } from "../../domain/rules";
+import { LOCATION_KEY, alertKey } from "../../domain/rules";
 import type { WriteMeter } from "../sql";
 import { ACTION_TABLES } from "./schema";
 
@@ -71,7 +71,7 @@ export class ActionStore {
           meter.run(
             "INSERT INTO alerts (rule_id, device_id, seq, raised_at, value, samples) VALUES (?, ?, ?, ?, ?, ?)",
             e.ruleId,
-            e.deviceId,
+            e.deviceId ?? LOCATION_KEY,
             e.seq,
             e.occurredAt,
             e.value,
@@ -79,7 +79,7 @@ export class ActionStore {
           );
           break;
         case "alert-cleared":
-          meter.run("DELETE FROM alerts WHERE rule_id = ? AND device_id = ?", e.ruleId, e.deviceId);
+          meter.run("DELETE FROM alerts WHERE rule_id = ? AND device_id = ?", e.ruleId, e.deviceId ?? LOCATION_KEY);
           break;
         case "command-issued":
           meter.run(
@@ -111,7 +111,7 @@ export class ActionStore {
         "SELECT rule_id, device_id, seq, raised_at, value, samples FROM alerts ORDER BY seq",
       )
       .toArray()
-      .map((r) => ({ ruleId: r.rule_id, deviceId: r.device_id, seq: r.seq, raisedAt: isoString(r.raised_at), value: r.value, samples: r.samples }));
+      .map((r) => ({ ruleId: r.rule_id, ...(r.device_id !== LOCATION_KEY && { deviceId: r.device_id }), seq: r.seq, raisedAt: isoString(r.raised_at), value: r.value, samples: r.samples }));
   }
 
   /** Undelivered commands after `after` (a command seq), oldest first: what the commands hub has not been handed yet. */

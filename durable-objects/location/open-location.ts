@@ -1,8 +1,8 @@
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
+import type { AlertState, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
 import { DEFAULT_RULES } from "../../protocol";
 import type { DeviceState, ReadingFact } from "../../domain/projections";
 import { decide, type LocationInput } from "../../domain/location/decide";
-import { allocate, type Entry, type ReadingEntry } from "../../domain/location/entries";
+import { allocate, type AlertEntry, type Entry, type ReadingEntry } from "../../domain/location/entries";
 import { evolve, initialState, type LocationState } from "../../domain/location/state";
 import { longestSpan } from "../../domain/rules";
 import { windowStart } from "../../domain/time-buckets";
@@ -10,6 +10,8 @@ import { hourlySeries, scoreWindowAt } from "../../domain/window";
 import { WriteMeter } from "../sql";
 import { ActionStore, type CommandState } from "./action-store";
 import { EventLog, toLogEvent } from "./event-log";
+import { NotificationStore } from "./notification-store";
+import type { NotificationState } from "../../protocol/notifications";
 import { ProjectionStore } from "./projection-store";
 
 /** What every read of a location answers; a location nobody wrote to answers it from `EMPTY_LOCATION`. */
@@ -23,7 +25,14 @@ export interface LocationReads {
   recent(n: number): LogEvent[];
   devices(): DeviceState[];
   rules(): { rules: Rule[]; seq: number | null };
-  alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] };
+  alerts(recent: number): AlertsRead;
+}
+
+/** What the alerts route answers, but the location's name. */
+export interface AlertsRead {
+  alerts: AlertState[];
+  commands: CommandState[];
+  notifications: NotificationState[];
 }
 
 /** A location with no tables yet: every read is empty, and answering creates nothing. */
@@ -37,7 +46,7 @@ export const EMPTY_LOCATION: LocationReads = {
   recent: () => [],
   devices: () => [],
   rules: () => ({ rules: DEFAULT_RULES, seq: null }),
-  alerts: () => ({ alerts: [], commands: [] }),
+  alerts: () => ({ alerts: [], commands: [], notifications: [] }),
 };
 
 /** Events folded since the last checkpoint before the next one is written at once (bounds replay on wake). */
@@ -57,6 +66,7 @@ export class OpenLocation implements LocationReads {
   readonly log: EventLog;
   readonly projections: ProjectionStore;
   readonly actions: ActionStore;
+  readonly notifications: NotificationStore;
   state: LocationState;
   /** The seq the stored projection rows include. */
   checkpointedSeq = 0;
@@ -65,6 +75,7 @@ export class OpenLocation implements LocationReads {
     this.log = new EventLog(sql);
     this.projections = new ProjectionStore(sql);
     this.actions = new ActionStore(sql);
+    this.notifications = new NotificationStore(sql);
     this.state = this.load(now);
   }
 
@@ -115,9 +126,13 @@ export class OpenLocation implements LocationReads {
    */
   run(meter: WriteMeter, input: LocationInput, now: number): Entry[] {
     const entries = allocate(this.state.head, decide(this.state, input, now), now);
+    // Fanned-out alert changes leave the outbox in the same transaction as their queued notifications (or none).
+    if (input.type === "queue-notifications") this.notifications.dequeue(meter, input.covers);
     if (entries.length === 0) return [];
     this.log.append(meter, entries);
     this.actions.record(meter, entries);
+    this.notifications.record(meter, entries);
+    this.notifications.enqueue(meter, entries);
     this.projections.loadTouched(this.state, readingsOf(entries));
     for (const e of entries) evolve(this.state, e);
     return entries;
@@ -145,6 +160,28 @@ export class OpenLocation implements LocationReads {
       for (const e of log.all()) if (e.type !== "reading") yield e;
     })();
     this.actions.rebuild(meter, actions);
+    const notifications = (function* (): Generator<Entry> {
+      for (const e of log.all()) if (e.type.startsWith("notification-") || e.type === "alert-acknowledged") yield e;
+    })();
+    this.notifications.rebuild(meter, notifications);
+  }
+
+  /** The alert changes at these seqs (what the outbox holds). */
+  alertsAt(seqs: readonly number[]): AlertEntry[] {
+    const out: AlertEntry[] = [];
+    for (const seq of seqs) {
+      const e = this.log.entries(seq - 1, seq)[0];
+      if (e && (e.type === "alert-raised" || e.type === "alert-cleared")) out.push(e);
+    }
+    return out;
+  }
+
+  /** The `alert-raised` entry with this id, if the log holds one. */
+  raisedAlert(id: string): AlertEntry | null {
+    const seq = /^~alert-(\d+)$/.exec(id)?.[1];
+    if (seq === undefined) return null;
+    const [e] = this.alertsAt([Number(seq)]);
+    return e && e.type === "alert-raised" && e.id === id ? e : null;
   }
 
   window(now: number): ScoreWindow {
@@ -178,7 +215,14 @@ export class OpenLocation implements LocationReads {
     return { rules: this.state.rules, seq: this.state.rulesSeq };
   }
 
-  alerts(recentCommands: number): { alerts: ActiveAlert[]; commands: CommandState[] } {
-    return { alerts: this.actions.activeAlerts(), commands: this.actions.recentCommands(recentCommands) };
+  alerts(recent: number): AlertsRead {
+    const active = this.actions.activeAlerts();
+    const ids = active.map((a) => `~alert-${a.seq}`);
+    const notified = this.notifications.ofAlerts(ids);
+    return {
+      alerts: active.map((a, i) => ({ ...a, id: ids[i]!, acknowledgement: this.notifications.acknowledgement(ids[i]!), notifications: notified.get(ids[i]!) ?? [] })),
+      commands: this.actions.recentCommands(recent),
+      notifications: this.notifications.recent(recent),
+    };
   }
 }

@@ -118,3 +118,37 @@ LOCATION_MIGRATIONS.push({
     ALTER TABLE events_by_device RENAME TO events;
   `,
 });
+
+// Version 5, not 4: the calendar's migration (a parallel branch) takes 4; migrate() applies any version missing, in order.
+LOCATION_MIGRATIONS.push({
+  version: 5,
+  description: "notifications: outbox of alert changes, notifications, acknowledgements",
+  // notify_outbox: alert changes not yet fanned out to channels (an operational queue, written with the alert,
+  // emptied by the fan-out's commit; a rebuild leaves it alone). The other two are projections of the log.
+  sql: `
+    CREATE TABLE notify_outbox (alert_seq INTEGER PRIMARY KEY);
+    CREATE TABLE notifications (
+      id TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      alert_id TEXT NOT NULL,
+      channel_id TEXT NOT NULL,
+      event TEXT NOT NULL,
+      queued_at INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      last_status INTEGER,
+      last_error TEXT,
+      next_at INTEGER,
+      done_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE acknowledgements (
+      alert_id TEXT PRIMARY KEY,
+      seq INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      comment TEXT
+    ) WITHOUT ROWID;
+  `,
+});
+
+/** The notification projections, which a rebuild empties and refills from the log (the outbox is not one). */
+export const NOTIFICATION_TABLES = ["notifications", "acknowledgements"] as const;

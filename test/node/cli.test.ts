@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventsPage, locationsResponse, rebuildResponse, rulesResponse, shareResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
+import { ackResponse, eventsPage, locationsResponse, rebuildResponse, rulesResponse, shareResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
 import { freePort } from "../support/free-port";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 
@@ -244,6 +244,23 @@ describe("happy-hub CLI", () => {
     }
   });
 
+  it("ack acknowledges an alert once with a comment (admin token); again, the worker's 409 is shown", async () => {
+    const loc = "CLI ack";
+    await ingest([0, 1, 2].map(() => ({ id: `cli-ack-${++counter}`, deviceId: "sad-cli", location: loc, occurredAt: new Date().toISOString(), vote: 0 as const })));
+    const alerts = (await (await fetch(`${worker.url}/api/v1/locations/CLI%20ack/alerts`)).json()) as { alerts: { id: string }[] };
+    const id = alerts.alerts[0]!.id;
+    expect(await cli(["ack", loc, id])).toMatchObject({ code: 1, stderr: expect.stringContaining("no admin token") });
+
+    const done = await cli(["ack", loc, id, "--comment", "on my way", "--json"], { env: admin() });
+    expect(done.code, done.stderr).toBe(0);
+    expect(ackResponse.parse(JSON.parse(done.stdout))).toMatchObject({ location: loc, alertId: id, acknowledgement: { comment: "on my way" } });
+    const again = await cli(["ack", loc, id], { env: admin() });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`409 alert ${id} is already acknowledged`);
+    expect(await cli(["ack", loc, "alert-1"], { env: admin() })).toMatchObject({ code: 2, stderr: expect.stringContaining("system entry ids look like ~kind-seq") });
+    expect(await cli(["ack", loc, id, "--comment", "x".repeat(501)], { env: admin() })).toMatchObject({ code: 2, stderr: expect.stringContaining("at most 500") });
+  });
+
   it("shows the API's error with its reasons, and a failure to connect, with exit 1", async () => {
     const wrongPrefix = await cli(["health", "--url", `${worker.url}/api`]);
     expect(wrongPrefix).toEqual({
@@ -262,7 +279,7 @@ describe("happy-hub CLI", () => {
   it("usage: --help on every command (0); a missing or bad argument, an unknown command or flag (2)", async () => {
     const help = await cli(["--help"]);
     expect(help.code).toBe(0);
-    for (const command of ["health", "locations", "events", "rules", "rebuild", "stats"]) {
+    for (const command of ["health", "locations", "events", "rules", "rebuild", "stats", "ack"]) {
       expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
       const own = await cli([command, "--help"]);
       expect(own.code, command).toBe(0);
@@ -276,6 +293,7 @@ describe("happy-hub CLI", () => {
       [["events", "MTC", "--limit", "0"], "--limit must be an integer from 1"],
       [["events", "MTC", "--follow", "--limit", "5"], "--limit does not go with --follow"],
       [["stats", "MTC", "extra"], 'unexpected argument "extra"'],
+      [["ack", "MTC"], "missing <alert-id>"],
       [["rules", "drop", "MTC"], 'unknown rules action "drop"'],
       [["locations", "--bogus"], "Unknown option '--bogus'"],
       [["health", "--url", "ftp://x"], "must be an http(s) URL"],

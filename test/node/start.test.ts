@@ -63,7 +63,7 @@ describe("npm start on a new state", () => {
   it("shows every simulated location's score within 30 s, with 14 days of history behind it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "happy-hub-start-"));
     parts.add(async () => rmSync(dir, { recursive: true, force: true }));
-    const [port, mqttPort, bridgePort] = [await freePort(), await freePort(), await freePort()];
+    const [port, mqttPort, bridgePort, receiverPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const url = `http://127.0.0.1:${port}`;
     const locations = parseSimulatorOptions({}).locations;
 
@@ -78,6 +78,7 @@ describe("npm start on a new state", () => {
             PORT: String(port),
             MQTT_PORT: String(mqttPort),
             BRIDGE_HTTP_PORT: String(bridgePort),
+            RECEIVER_PORT: String(receiverPort),
             STATE_DIR: join(dir, "state"),
             WORKER_STATE_DIR: join(dir, "worker"),
           },
@@ -142,7 +143,19 @@ describe("npm start on a new state", () => {
       }, locations);
     await expect.poll(shown, { timeout: 15_000 }).toEqual(locations.map(() => true));
     expect(seen.errors).toEqual([]);
-  }, 180_000);
+
+    // A new user presses "sad" three times at MTC and sees one signed notification arrive in npm start's console.
+    expect(output).toContain(`Webhooks       http://127.0.0.1:${receiverPort}/webhook  (channel local-receiver: MTC's alerts, printed here)`);
+    const press = spawnSync(join(ROOT, "node_modules/.bin/tsx"), ["simulator/press.ts", "sad", "--device", "door-mtc-1", "--mqtt-url", `mqtt://127.0.0.1:${mqttPort}`, "--api-url", url], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(press.status, press.stdout + press.stderr).toBe(0);
+    const mine = /webhook MTC\.~alert-\d+\.local-receiver {2}signature verified {2}:rotating_light: \*MTC\* · door-mtc-1: /g;
+    await expect.poll(() => output.match(mine)?.length ?? 0, { timeout: 30_000 }).toBe(1);
+    expect(output).not.toContain("DOES NOT VERIFY");
+  }, 240_000);
 });
 
 /** Ctrl-C as a person would: npm start stops its parts (bridge flushing first) and exits 0. */

@@ -147,8 +147,8 @@ function replayDecisions(events: LogEvent[], commits: { first_seq: number; count
       rules = rulesSet.rules;
     }
     for (const a of decided) {
-      if (a.type === "alert-raised") raised.add(alertKey(a.ruleId, a.deviceId));
-      if (a.type === "alert-cleared") raised.delete(alertKey(a.ruleId, a.deviceId));
+      if (a.type === "alert-raised") raised.add(alertKey(a.ruleId, a.deviceId!));
+      if (a.type === "alert-cleared") raised.delete(alertKey(a.ruleId, a.deviceId!));
     }
     out.push(decided);
   }

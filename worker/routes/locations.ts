@@ -1,6 +1,8 @@
 import { Hono } from "hono";
-import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, systemEventId, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
+import { ackBody, type AckResponse } from "../../protocol/notifications";
+import { ApiError } from "../errors";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
 import { requireUpgrade } from "../errors";
@@ -13,6 +15,7 @@ import { fleetStub, locationStub } from "../stubs";
 import { locationDevices } from "../device-health";
 
 export const RULES_BODY_LIMIT = 64 * 1024;
+export const ACK_BODY_LIMIT = 4096;
 
 const read = readAccess();
 
@@ -65,6 +68,19 @@ export const locations = new Hono<AppEnv>()
   .get("/:location/alerts", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     return c.json({ location, ...(await locationStub(c.env, location).alerts()) } satisfies AlertsResponse);
+  })
+  .post("/:location/alerts/:id/ack", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    const alertId = parseOr400(systemEventId, c.req.param("id"), "alert id");
+    // The body is optional: no body (or an empty one) acknowledges without a comment.
+    const raw = c.req.raw.body === null || c.req.header("content-length") === "0" ? {} : await readJsonBody(c.req.raw, ACK_BODY_LIMIT);
+    const { comment } = parseOr400(ackBody, raw, "acknowledgement");
+    const result = await locationStub(c.env, location).acknowledge(alertId, comment ?? null);
+    if (result.outcome === "unknown") throw new ApiError(404, `no alert ${alertId} at ${location}`, ["an alert id is the id of its alert-raised entry (GET …/alerts lists them)"]);
+    if (result.outcome === "already") {
+      throw new ApiError(409, `alert ${alertId} is already acknowledged`, [`acknowledged at ${result.acknowledgement.at}${result.acknowledgement.comment === null ? "" : `: ${result.acknowledgement.comment}`}`]);
+    }
+    return c.json({ location, alertId, acknowledgement: result.acknowledgement } satisfies AckResponse);
   })
   .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));

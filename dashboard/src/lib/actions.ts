@@ -21,6 +21,8 @@ function metricValue(metric: Metric, value: number, unit: TemperatureUnit): stri
 const samplesOf = (metric: Metric, n: number): string =>
   metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
+const attemptsOf = (n: number): string => `${n} attempt${n === 1 ? "" : "s"}`;
+
 /** One line of the alerts panel for a rule, alert or command event; temperatures in the viewer's unit. */
 export function describeAction(event: ActionEvent, unit: TemperatureUnit): ActionLine {
   switch (event.type) {
@@ -29,12 +31,12 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
       return {
         tone: "alert",
         title: "Alert raised",
-        detail: `${event.deviceId}: ${event.metric} ${value}, ${event.op} ${metricValue(event.metric, event.threshold, unit)} (${samplesOf(event.metric, event.samples)}; rule ${event.ruleId})`,
+        detail: `${event.deviceId ?? "the location"}: ${event.metric} ${value}, ${event.op} ${metricValue(event.metric, event.threshold, unit)} (${samplesOf(event.metric, event.samples)}; rule ${event.ruleId})`,
       };
     }
     case "alert-cleared": {
       const value = event.value === null ? "no data left in the window" : `${event.metric} back to ${metricValue(event.metric, event.value, unit)}`;
-      return { tone: "clear", title: "Alert cleared", detail: `${event.deviceId}: ${value} (rule ${event.ruleId})` };
+      return { tone: "clear", title: "Alert cleared", detail: `${event.deviceId ?? "the location"}: ${value} (rule ${event.ruleId})` };
     }
     case "command-issued":
       return { tone: "command", title: "Command sent", detail: `"${event.payload}" to ${event.deviceId}` };
@@ -46,6 +48,14 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
         title: "Rules changed",
         detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
       };
+    case "notification-queued":
+      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : "alert"} ${event.alertId} to ${event.channelId}` };
+    case "notification-sent":
+      return { tone: "info", title: "Notification sent", detail: `${event.notificationId} (HTTP ${event.status}, ${attemptsOf(event.attempts)})` };
+    case "notification-failed":
+      return { tone: "alert", title: "Notification failed", detail: `${event.notificationId}: ${event.error} (${attemptsOf(event.attempts)})` };
+    case "alert-acknowledged":
+      return { tone: "clear", title: "Alert acknowledged", detail: `${event.alertId}${event.comment === null ? "" : `: “${event.comment}”`}` };
   }
 }
 
