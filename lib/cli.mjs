@@ -20,7 +20,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-6HSMH7W5.mjs";
+} from "./chunks/chunk-5U4P6UNW.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

@@ -2,6 +2,8 @@
 
 // protocol/ids.ts
 import { z } from "zod";
+var wellFormed = (s) => !/[\uD800-\uDFFF]/u.test(s);
+var wellFormedText = (s) => s.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
 var requiredString = (name) => z.string({ error: (issue) => issue.input === void 0 ? `${name} is required` : `${name} must be a string` });
 var SCRIPTS = [
   "Latin",
@@ -89,7 +91,7 @@ var NO_READING = "an event must carry at least one of vote, temperature, humidit
 function formatIssues(error) {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join(".");
-    return path ? `${path}: ${issue.message}` : issue.message;
+    return wellFormedText(path ? `${path}: ${issue.message}` : issue.message);
   });
 }
 
@@ -116,8 +118,8 @@ var INGEST_LIMITS = {
   maxProperties: 32
 };
 var properties = z4.record(
-  z4.string().min(1).max(64, "property names are at most 64 characters"),
-  z4.string().max(256, "property values are at most 256 characters")
+  z4.string().min(1).max(64, "property names are at most 64 characters").refine(wellFormed, "property names must be valid Unicode (no lone surrogate)"),
+  z4.string().max(256, "property values are at most 256 characters").refine(wellFormed, "property values must be valid Unicode (no lone surrogate)")
 ).refine((p) => Object.keys(p).length <= INGEST_LIMITS.maxProperties, {
   error: `at most ${INGEST_LIMITS.maxProperties} properties`
 });
@@ -156,7 +158,7 @@ var errorBody = z4.object({
   issues: z4.array(z4.string())
 });
 function checkIngestEvent(raw, now) {
-  const id = typeof raw === "object" && raw !== null && typeof raw.id === "string" ? raw.id : null;
+  const id = typeof raw === "object" && raw !== null && typeof raw.id === "string" ? wellFormedText(raw.id) : null;
   const parsed = ingestEvent.safeParse(raw);
   if (!parsed.success) return { ok: false, id, errors: formatIssues(parsed.error) };
   if (parsed.data.occurredAt > now + MAX_FUTURE_SKEW_MS) {
@@ -224,7 +226,7 @@ var deviceMessageBody = z5.object(
 // protocol/actions.ts
 import { z as z6 } from "zod";
 var ruleId = z6.string().min(1, "rule id must not be empty").max(40, "rule id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "rule id may hold only lowercase letters, digits and '-', starting with a letter or digit");
-var commandPayload = z6.string().min(1, "command payload must not be empty").max(256, "command payload must be at most 256 characters");
+var commandPayload = z6.string().min(1, "command payload must not be empty").max(256, "command payload must be at most 256 characters").refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 var ruleMetric = z6.enum(["score", "temperature", "humidity"], {
   error: 'metric must be "score", "temperature" or "humidity"'
 });

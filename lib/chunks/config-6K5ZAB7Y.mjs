@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-ZDJ7HFGT.mjs";
+import "./chunk-5U4P6UNW.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
