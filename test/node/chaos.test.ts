@@ -17,7 +17,9 @@ import { deadLetters, scrape, spawnBridge, storedEvents, waitFor, type BridgePro
  * `wrangler dev` (workerd), the bridge's CLI — and devices publishing
  * CHAOS_MESSAGES messages (default 20,000) over 5 locations at a steady
  * CHAOS_RATE (default 200/s), half with `$.mid` and half without, while the
- * test SIGKILLs the bridge three times (restarting it at once), SIGKILLs
+ * test SIGKILLs the bridge three times (restarting it at once; after the
+ * second, one life also kills itself right after an outbox commit, before its
+ * PUBACKs — the window a random kill rarely hits), SIGKILLs
  * `wrangler dev` once and restarts it on the same state, restarts mosquitto
  * once, and restarts `wrangler dev` gracefully once more. Each `wrangler dev`
  * restart is what evicts the location objects locally: their next request
@@ -72,8 +74,8 @@ function bridgeLives(stateDir: string, httpPort: number) {
   let current: BridgeProcess | null = null;
   const logs: string[] = [];
   let recognised = 0;
-  const start = async () => {
-    current = spawnBridge(env);
+  const start = async (extra: Record<string, string> = {}) => {
+    current = spawnBridge({ ...env, ...extra });
     const child = current;
     // Listening is enough: /healthz may say not ok while the worker or the broker is down.
     await waitFor(`bridge listening\n${child.output()}`, async () => {
@@ -93,6 +95,27 @@ function bridgeLives(stateDir: string, httpPort: number) {
       const c = current!;
       logs.push(c.output());
       expect(await c.kill("SIGKILL")).toEqual({ code: null, signal: "SIGKILL" });
+      await start();
+    },
+    /**
+     * SIGKILL, then a life that kills itself (SIGKILL) right after its third
+     * outbox commit, before that commit's PUBACKs leave: the window a random
+     * kill almost never hits, where messages without `$.mid` are spooled yet
+     * unacknowledged and the broker redelivers them (DUP). Then a normal life.
+     */
+    async crashAtCommit() {
+      await count();
+      const c = current!;
+      logs.push(c.output());
+      expect(await c.kill("SIGKILL")).toEqual({ code: null, signal: "SIGKILL" });
+      // A second's backlog queues in the session, so the first commits of the next life hold many messages each
+      // (up to mosquitto's 20 in flight), about half of them without `$.mid`.
+      await sleep(1_000);
+      await start({ BRIDGE_CRASH_AFTER_COMMITS: "3" });
+      const hooked = current!;
+      expect(await hooked.exited).toEqual({ code: null, signal: "SIGKILL" });
+      expect(hooked.output()).toContain("BRIDGE_CRASH_AFTER_COMMITS reached");
+      logs.push(hooked.output());
       await start();
     },
     async stop() {
@@ -237,7 +260,7 @@ describe("chaos", () => {
             await worker.restart();
           },
         },
-        { at: 0.4, kind: "bridge SIGKILL 2", run: () => bridge.crash() },
+        { at: 0.4, kind: "bridge SIGKILL 2 + at a commit", run: () => bridge.crashAtCommit() },
         { at: 0.55, kind: "broker restart", run: () => broker.restart() },
         { at: 0.7, kind: "bridge SIGKILL 3", run: () => bridge.crash() },
         { at: 0.85, kind: "worker restart (evicts)", run: () => worker.restart() },
@@ -341,6 +364,8 @@ describe("chaos", () => {
       const doubled = [...stored.counts.keys()].filter((i) => stored.counts[i]! > 1);
       expect({ lost: lost.slice(0, 20), doubled: doubled.slice(0, 20), wrongIds: stored.wrongIds.slice(0, 20) }, bridge.output().slice(-4000)).toEqual({ lost: [], doubled: [], wrongIds: [] });
       expect(all.published).toBe(MESSAGES);
+      // The kill at a commit really left spooled messages without `$.mid` unacknowledged, and they came back as DUPs.
+      expect(recognised).toBeGreaterThan(0);
       expect(deadLetters(join(stateDir, "dead-letters.jsonl"))).toEqual([]);
 
       // Live: each follower reaches its location's head having seen every seq exactly once.

@@ -275,7 +275,8 @@ describe("worker fuzz", () => {
 
   it(`rules bodies: 200 with the rules in force, or 4xx that leaves them unchanged (${runsOf("rules")} cases)`, async () => {
     await check(
-      fc.asyncProperty(poolLocation, bodyOf(rulesBodyArb), authorization(ADMIN_TOKEN), async (location, body, auth) => {
+      // Locations of their own, with no readings: a rule set takes effect over the location's log, which is not what is fuzzed here.
+      fc.asyncProperty(fc.constantFrom("fuzz-rules-1", "fuzz-rules-2"), bodyOf(rulesBodyArb), authorization(ADMIN_TOKEN), async (location, body, auth) => {
         const path = locationPath(location, "/rules");
         const before = await (await api(path)).text();
         const res = await api(path, request("PUT", { authorization: auth, "content-type": "application/json" }, body));
