@@ -113,6 +113,7 @@ function bridgeLives(stateDir: string, httpPort: number) {
       await sleep(1_000);
       await start({ BRIDGE_CRASH_AFTER_COMMITS: "3" });
       const hooked = current!;
+      await waitFor(`the bridge to kill itself at its third commit\n${hooked.output()}`, () => hooked.child.exitCode !== null || hooked.child.signalCode !== null, 60_000);
       expect(await hooked.exited).toEqual({ code: null, signal: "SIGKILL" });
       expect(hooked.output()).toContain("BRIDGE_CRASH_AFTER_COMMITS reached");
       logs.push(hooked.output());
