@@ -21,7 +21,7 @@ import { authorization, badLocation, bodyOf, headerText, hostileJson, hostileStr
  * `FUZZ_RUNS` (default 10,000: the share each property gets is below) and
  * `FUZZ_SEED` reach the test as miniflare bindings (vitest.config.ts);
  * `npm run fuzz` runs 100,000 cases. A failure prints the seed and the
- * shrunk counterexample, to be kept as a regression case in `REGRESSIONS`.
+ * shrunk counterexample, to be kept as a plain case in "fuzz regressions" below.
  */
 
 const fuzzEnv = env as Env & { FUZZ_RUNS?: string; FUZZ_SEED?: string };
@@ -34,9 +34,8 @@ const SEED = Number(fuzzEnv.FUZZ_SEED || 20_261_203);
 /** Each property's share of the cases. */
 const SHARES = { ingest: 0.2, queries: 0.5, rules: 0.08, bodies: 0.1, liveFrames: 0.04, upgrades: 0.06, deliveries: 0.02 } as const;
 /**
- * Requests sent at once per run by the cheap properties (ingest, queries): the
- * worker is fuzzed under concurrency too, and 10,000 requests fit in about a
- * minute on 2 loaded cores. A case is one fuzzed request.
+ * Requests sent at once per run by the cheap properties (ingest, queries), so
+ * the worker is fuzzed under concurrency too. A case is one fuzzed request.
  */
 const GROUP = 4;
 const grouped = new Set(["ingest", "queries"]);
