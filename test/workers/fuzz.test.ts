@@ -30,6 +30,8 @@ const INGEST_TOKEN = env.INGEST_TOKEN ?? "";
 const ADMIN_TOKEN = env.ADMIN_TOKEN ?? "";
 const TOTAL = Number(fuzzEnv.FUZZ_RUNS || 10_000);
 const SEED = Number(fuzzEnv.FUZZ_SEED || 20_261_203);
+/** Per property: generous, as a loaded machine runs a case in 5–40 ms, and growing with FUZZ_RUNS. */
+const TIMEOUT_MS = Math.max(600_000, TOTAL * 60);
 
 /** Each property's share of the cases. */
 const SHARES = { ingest: 0.2, queries: 0.5, rules: 0.08, bodies: 0.1, liveFrames: 0.04, upgrades: 0.06, deliveries: 0.02 } as const;
@@ -196,7 +198,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("ingest"), seed: SEED, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   // ---------------------------------------------------------------- every query parameter of every route
 
@@ -248,7 +250,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("queries"), seed: SEED + 1, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   // ---------------------------------------------------------------- rules
 
@@ -286,7 +288,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("rules"), seed: SEED + 2, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   // ---------------------------------------------------------------- the other bodies: share, session, rebuild
 
@@ -319,7 +321,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("bodies"), seed: SEED + 3, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   // ---------------------------------------------------------------- sockets
 
@@ -396,7 +398,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("liveFrames"), seed: SEED + 4, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   const socketRoutes = API_ROUTES.filter((r) => r.errors?.[426] !== undefined);
 
@@ -438,7 +440,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("upgrades"), seed: SEED + 5, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   it(`commands socket: resume, then random delivered frames → recorded, or 1008 (${runsOf("deliveries")} cases)`, async () => {
     const delivery = fc.record(
@@ -483,7 +485,7 @@ describe("worker fuzz", () => {
       }),
       { numRuns: runsOf("deliveries"), seed: SEED + 6, endOnFailure: true },
     );
-  }, 600_000);
+  }, TIMEOUT_MS);
 
   it("health is green at the end, and the pool still takes a valid event", async () => {
     await expectContract("final", "GET", "/api/v1/health", await api("/api/v1/health"));
