@@ -25,6 +25,9 @@ export default defineConfig({
                 ADMIN_TOKEN: "test-admin-token-0123456789abcdefg",
                 SHARE_SECRET: "test-share-secret-0123456789abcdef",
                 MAX_SOCKETS_PER_LOCATION: "20",
+                // test/workers/fuzz.test.ts: its case count and seed (`npm run fuzz` raises the count).
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+                FUZZ_SEED: process.env.FUZZ_SEED ?? "",
               },
               // The pool's own limits are out of reach (a test file may read thousands of times a minute, all
               // from one "address"); wrangler.toml's defaults apply under wrangler dev and in production.

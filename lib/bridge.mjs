@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-WYOEVK36.mjs");
-var { startBridge } = await import("./chunks/bridge-SE7SXVYB.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-Q4QDCEHN.mjs");
+var { startBridge } = await import("./chunks/bridge-I3VIX7KO.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

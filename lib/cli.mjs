@@ -29,7 +29,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-FNAFQOQ3.mjs";
+} from "./chunks/chunk-4XKTX2MM.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

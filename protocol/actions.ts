@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deviceId, locationName, systemEventId } from "./ids";
+import { deviceId, locationName, systemEventId, wellFormed } from "./ids";
 import { acknowledgement, notificationState } from "./notification-state";
 
 /**
@@ -19,7 +19,8 @@ export const ruleId = z
 export const commandPayload = z
   .string()
   .min(1, "command payload must not be empty")
-  .max(256, "command payload must be at most 256 characters");
+  .max(256, "command payload must be at most 256 characters")
+  .refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 
 export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
   error: 'metric must be "score", "temperature" or "humidity"',

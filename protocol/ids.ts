@@ -6,6 +6,18 @@ import { z } from "zod";
  * or an MQTT wildcard into the places it is echoed.
  */
 
+/**
+ * False for text with a lone UTF-16 surrogate (`"\uD800"` is valid JSON
+ * text): no Unicode character, so the worker would echo text that strict JSON
+ * and UTF-8 consumers refuse or mangle. Free-text fields (properties, command
+ * payloads) must pass it; MQTT topics are UTF-8 and never carry one.
+ * (In a `u` regex a class of surrogates matches only unpaired ones.)
+ */
+export const wellFormed = (s: string): boolean => !/[\uD800-\uDFFF]/u.test(s);
+
+/** `s` with each lone surrogate replaced by U+FFFD, for text that echoes client input (error messages). */
+export const wellFormedText = (s: string): string => s.replace(/[\uD800-\uDFFF]/gu, "\uFFFD");
+
 /** A string field with "is required" / "must be a string" errors instead of zod's generic one. */
 const requiredString = (name: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${name} is required` : `${name} must be a string`) });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { deviceId, eventId, locationName } from "./ids";
+import { deviceId, eventId, locationName, wellFormed, wellFormedText } from "./ids";
 import { NO_READING, hasReading, humidity, temperature, vote } from "./readings";
 import { formatIssues } from "./issues";
 import { MAX_FUTURE_SKEW_MS, instant, isoString } from "./time";
@@ -15,8 +15,8 @@ export const INGEST_LIMITS = {
 /** Application properties carried from the device's MQTT property bag. */
 export const properties = z
   .record(
-    z.string().min(1).max(64, "property names are at most 64 characters"),
-    z.string().max(256, "property values are at most 256 characters"),
+    z.string().min(1).max(64, "property names are at most 64 characters").refine(wellFormed, "property names must be valid Unicode (no lone surrogate)"),
+    z.string().max(256, "property values are at most 256 characters").refine(wellFormed, "property values must be valid Unicode (no lone surrogate)"),
   )
   .refine((p) => Object.keys(p).length <= INGEST_LIMITS.maxProperties, {
     error: `at most ${INGEST_LIMITS.maxProperties} properties`,
@@ -100,7 +100,8 @@ export type EventCheck = { ok: true; event: IngestEvent } | { ok: false; id: str
  * the bridge, which dead-letters what the worker would refuse.
  */
 export function checkIngestEvent(raw: unknown, now: number): EventCheck {
-  const id = typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string" ? (raw as { id: string }).id : null;
+  // Echoed in `rejected` so the sender can match it: as valid Unicode, whatever was sent.
+  const id = typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string" ? wellFormedText((raw as { id: string }).id) : null;
   const parsed = ingestEvent.safeParse(raw);
   if (!parsed.success) return { ok: false, id, errors: formatIssues(parsed.error) };
   if (parsed.data.occurredAt > now + MAX_FUTURE_SKEW_MS) {

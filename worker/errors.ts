@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
-import { formatIssues, type ErrorBody } from "../protocol";
+import { formatIssues, wellFormedText, type ErrorBody } from "../protocol";
 
 /** An error the client caused or can act on, answered as `{"error","issues"}`. */
 export class ApiError extends HTTPException {
@@ -28,7 +28,8 @@ export function requireUpgrade(upgrade: string | undefined): void {
 /** Hono's onError: every failure leaves as the contract's JSON error body. */
 export function handleError(err: Error, c: Context): Response {
   if (err instanceof ApiError) {
-    return c.json({ error: err.error, issues: err.issues } satisfies ErrorBody, err.status, err.headers);
+    // Issues may quote the client's input (a JSON parser's message does): they leave as valid Unicode.
+    return c.json({ error: err.error, issues: err.issues.map(wellFormedText) } satisfies ErrorBody, err.status, err.headers);
   }
   if (err instanceof HTTPException) {
     return c.json({ error: err.message || "request failed", issues: [] } satisfies ErrorBody, err.status);

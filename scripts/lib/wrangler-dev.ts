@@ -64,8 +64,8 @@ export async function waitForHealth(url: string, child: ChildProcess, timeoutMs 
   }
 }
 
-/** SIGTERM to the child's process group, SIGKILL after `graceMs`; resolves when it has exited. */
-export async function stopProcessGroup(child: ChildProcess, graceMs = 5_000): Promise<void> {
+/** `first` (SIGTERM; SIGKILL for a crash) to the child's process group, SIGKILL after `graceMs`; resolves when it has exited. */
+export async function stopProcessGroup(child: ChildProcess, graceMs = 5_000, first: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const signal = (s: NodeJS.Signals) => {
@@ -75,7 +75,7 @@ export async function stopProcessGroup(child: ChildProcess, graceMs = 5_000): Pr
       // already gone
     }
   };
-  signal("SIGTERM");
+  signal(first);
   const timer = setTimeout(() => signal("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);

@@ -15,6 +15,8 @@ export interface LocalWorker {
   stop(): Promise<void>;
   /** Stops, then starts again on the same port with the same state. */
   restart(): Promise<void>;
+  /** SIGKILLs wrangler dev and its workerd (a crash: no graceful shutdown); `restart()` starts it again on the same state. */
+  kill(): Promise<void>;
   /** Everything wrangler printed, for failing tests to show. */
   output(): string;
   /** Stops and removes the state directory (unless it was given). */
@@ -80,6 +82,11 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
     adminToken,
     persistDir,
     stop,
+    kill: async () => {
+      const c = child;
+      child = null;
+      if (c) await stopProcessGroup(c, 0, "SIGKILL");
+    },
     restart: async () => {
       await stop();
       await start();

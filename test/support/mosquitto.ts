@@ -14,6 +14,11 @@ export interface MosquittoOptions {
    * default (1000) silently drops the rest, so tests default to a million.
    */
   maxQueuedMessages?: number;
+  /**
+   * Keep sessions and queued messages across `restart()` in a data directory
+   * of its own (mosquitto writes it when it stops, and on `autosave_interval`).
+   */
+  persistence?: boolean;
   /** Extra lines for mosquitto.conf (limits…). */
   extraConfig?: string;
   /** Also listen with TLS on another free port (see `tlsUrl`). */
@@ -28,7 +33,7 @@ export interface Mosquitto {
   configPath: string;
   /** Stops mosquitto (SIGTERM, then SIGKILL after 5 s). Sessions are in memory and end with it. */
   stop(): Promise<void>;
-  /** Stops and starts it again on the same port(s) and config: every session and queued message is gone. */
+  /** Stops (SIGTERM) and starts it again on the same port(s) and config: sessions and queued messages survive only with `persistence`. */
   restart(): Promise<void>;
   /** Everything mosquitto logged, for failing tests to show. */
   output(): string;
@@ -48,7 +53,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
       "per_listener_settings false",
       "allow_anonymous true",
       `max_queued_messages ${options.maxQueuedMessages ?? 1_000_000}`,
-      "persistence false",
+      ...(options.persistence ? ["persistence true", `persistence_location ${dir}/`, "autosave_interval 5"] : ["persistence false"]),
       "log_dest stderr",
       "log_type error",
       "log_type warning",
