@@ -1,4 +1,5 @@
 import type { HourSummary } from "../../protocol";
+import { decodeSketch, encodeSketch, type DeviceSketch } from "../../domain/device-count";
 import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
 import { emptyDirty, type LocationState } from "../../domain/location/state";
 import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
@@ -47,12 +48,27 @@ const tallyOf = (r: TallyColumns): Tally => ({
   humiditySum: r.humidity_sum,
 });
 
+/**
+ * A bucket's `devices` cell: the JSON list of listed devices, or, once the
+ * bucket is capped (domain/device-count), `{"listed": [...], "sketch": "..."}`.
+ * Uncapped rows keep the plain list, so rows written before the cap read as before.
+ */
+type CappedCell<T> = { listed: T[]; sketch: string };
+function decodeCell<T>(cell: string): { listed: T[]; sketch?: DeviceSketch } {
+  const parsed = JSON.parse(cell) as T[] | CappedCell<T>;
+  return Array.isArray(parsed) ? { listed: parsed } : { listed: parsed.listed, sketch: decodeSketch(parsed.sketch) };
+}
+const encodeCell = <T>(listed: T[], sketch: DeviceSketch | undefined): string =>
+  JSON.stringify(sketch ? ({ listed, sketch: encodeSketch(sketch) } satisfies CappedCell<T>) : listed);
+
 function decodeMinute(r: BucketRow): MinuteBucket {
-  const devices = new Map((JSON.parse(r.devices) as [string, PackedTally][]).map(([id, p]) => [id, unpackTally(p)]));
-  return { start: r.start, tally: tallyOf(r), devices };
+  const { listed, sketch } = decodeCell<[string, PackedTally]>(r.devices);
+  const devices = new Map(listed.map(([id, p]) => [id, unpackTally(p)]));
+  return { start: r.start, tally: tallyOf(r), devices, ...(sketch && { sketch }) };
 }
 function decodeHour(r: BucketRow): HourBucket {
-  return { start: r.start, tally: tallyOf(r), devices: new Set(JSON.parse(r.devices) as string[]) };
+  const { listed, sketch } = decodeCell<string>(r.devices);
+  return { start: r.start, tally: tallyOf(r), devices: new Set(listed), ...(sketch && { sketch }) };
 }
 const reading = (value: number | null, at: number | null) => (value !== null && at !== null ? { value, at } : null);
 function decodeDevice(r: DeviceRow): DeviceState {
@@ -67,8 +83,8 @@ function decodeDevice(r: DeviceRow): DeviceState {
 /** Device lists are stored sorted, so equal state always gives equal rows. */
 const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-const minuteRow = (m: MinuteBucket) => [m.start, ...packTally(m.tally), JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)])))];
-const hourRow = (h: HourBucket) => [h.start, ...packTally(h.tally), JSON.stringify([...h.devices].sort())];
+const minuteRow = (m: MinuteBucket) => [m.start, ...packTally(m.tally), encodeCell(byKey([...m.devices].map(([id, t]) => [id, packTally(t)])), m.sketch)];
+const hourRow = (h: HourBucket) => [h.start, ...packTally(h.tally), encodeCell([...h.devices].sort(), h.sketch)];
 const deviceRow = (d: DeviceState) => [
   d.deviceId,
   d.lastSeenAt,
