@@ -68,6 +68,8 @@ const printEvents = (ctx: CommandContext, events: LogEvent[]) => {
 };
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How often `rebuild` asks for progress while the worker's alarm runs the chunks. */
+const REBUILD_POLL_MS = 500;
 
 /** Pages GET …/events after `after` up to `upTo`, printing each entry; returns the last seq printed. */
 async function printRange(ctx: CommandContext, loc: string, after: number, upTo: number): Promise<number> {
@@ -277,7 +279,13 @@ checks it against the contract before sending, and replaces the location's rule 
     usage: "rebuild <location>",
     summary: "rebuild a location's projections from its log (admin token)",
     async run(ctx) {
-      const answer = await ctx.api.request("POST", path(location(ctx.args[0]), "/rebuild"), rebuildResponse, { auth: "admin" });
+      const where = path(location(ctx.args[0]), "/rebuild");
+      // The worker runs the first chunk and its alarm the rest: follow the progress until the new projections are in.
+      let answer = await ctx.api.request("POST", where, rebuildResponse, { auth: "admin" });
+      while (answer.state === "running" && !ctx.signal.aborted) {
+        await sleep(REBUILD_POLL_MS, ctx.signal);
+        answer = await ctx.api.request("GET", where, rebuildResponse, { auth: "admin" });
+      }
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.location}: rebuilt from ${answer.events} events (${answer.rowsWritten} rows written)`);
     },
   },

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
+import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, RebuildResponse, Rule } from "../protocol";
 import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState } from "../domain/projections";
@@ -14,6 +14,7 @@ import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationRea
 import { forwardCommands } from "./location/command-link";
 import { publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
+import { Rebuild, idleRebuild } from "./location/rebuild";
 import {
   DEFAULT_MAX_SOCKETS,
   LIVE_TAG,
@@ -102,6 +103,8 @@ export class LocationStream extends DurableObject<Env> {
   private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
   /** Commands issued but not yet handed to the commands hub: `seq` is the last command seq it took. */
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
+  /** A chunked rebuild in progress (its progress is in storage): the alarm runs its next chunk at once. */
+  private rebuilding = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,7 +114,8 @@ export class LocationStream extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
       // Commands a previous instance could not hand to the hub: the alarm retries them.
-      if (this.hub.pending) this.reschedule(Date.now());
+      // Likewise a rebuild an eviction interrupted: its next chunk.
+      if (this.hub.pending || this.rebuilding) this.reschedule(Date.now());
     });
   }
 
@@ -127,6 +131,7 @@ export class LocationStream extends DurableObject<Env> {
     const forwarded = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'hub'").toArray()[0];
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
     this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
+    this.rebuilding = new Rebuild(this.ctx.storage.sql).running;
     return open;
   }
 
@@ -218,19 +223,55 @@ export class LocationStream extends DurableObject<Env> {
     return { ...this.stats };
   }
 
-  /** Drops every projection and rebuilds it from the log, in one transaction. */
+  /**
+   * Starts a chunked rebuild of every projection (durable-objects/location/rebuild.ts),
+   * or finds the one running, and runs its next chunk now; the alarm runs
+   * the rest. Reads answer from the old projections until the last chunk
+   * swaps the new ones in.
+   */
+  startRebuild(location: string): RebuildResponse {
+    const open = this.open;
+    if (!open) return idleRebuild(location, 0);
+    const rebuild = new Rebuild(this.ctx.storage.sql);
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    this.ctx.storage.transactionSync(() => rebuild.start(meter, Date.now()));
+    this.stats.rowsWritten += meter.rowsWritten;
+    this.rebuilding = true;
+    this.rebuildChunk(open, Date.now());
+    return rebuild.status(location, open.head);
+  }
+
+  rebuildStatus(location: string): RebuildResponse {
+    const open = this.open;
+    return open ? new Rebuild(this.ctx.storage.sql).status(location, open.head) : idleRebuild(location, 0);
+  }
+
+  /** Rebuilds every projection now, every chunk in this one call: for tests comparing a rebuild with the incremental rows. */
   rebuild(): RebuildResult {
     const open = this.open;
     if (!open) return { events: 0, rowsWritten: 0 };
+    const before = this.stats.rowsWritten;
+    this.startRebuild(this.name ?? "");
+    while (this.rebuilding) this.rebuildChunk(open, Date.now());
+    return { events: open.head, rowsWritten: this.stats.rowsWritten - before };
+  }
+
+  /** One chunk of the running rebuild, in its own transaction; memory follows the swap. */
+  private rebuildChunk(open: OpenLocation, now: number): void {
     const meter = new WriteMeter(this.ctx.storage.sql);
+    let swapped: boolean;
     try {
-      this.ctx.storage.transactionSync(() => open.rebuild(meter));
-    } finally {
-      // Memory follows what was committed (or rolled back).
-      open.reload(Date.now());
+      swapped = this.ctx.storage.transactionSync(() => new Rebuild(this.ctx.storage.sql).step(meter, open, now));
+    } catch (error) {
+      open.reload(now);
+      throw error;
     }
     this.stats.rowsWritten += meter.rowsWritten;
-    return { events: open.head, rowsWritten: meter.rowsWritten };
+    if (swapped) {
+      this.rebuilding = false;
+      open.reload(now);
+    }
+    this.reschedule(now);
   }
 
   /** Projection rows as stored, after writing back what memory holds: for tests comparing incremental and rebuilt state. */
@@ -301,6 +342,7 @@ export class LocationStream extends DurableObject<Env> {
     // A fresh instance does not know whether its last summary reached the fleet: send one.
     if (this.fleet.lastAt === 0) this.fleet.dirty = true;
     this.commit(this.name, { type: "tick" }, now);
+    if (this.rebuilding) this.rebuildChunk(open, now);
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
@@ -459,6 +501,7 @@ export class LocationStream extends DurableObject<Env> {
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
+    if (this.rebuilding) due.push(now);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set
     // sooner than needed just runs, finds less to do, and sets the next one.

@@ -20,7 +20,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-6HSMH7W5.mjs";
+} from "./chunks/chunk-5DRNWLQL.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -190,6 +190,7 @@ var printEvents = (ctx, events) => {
   for (const e of events) ctx.out(ctx.json ? JSON.stringify(e) : eventLine(e));
 };
 var CONNECT_TIMEOUT_MS = 1e4;
+var REBUILD_POLL_MS = 500;
 async function printRange(ctx, loc, after, upTo) {
   let last = after;
   while (last < upTo) {
@@ -389,7 +390,12 @@ checks it against the contract before sending, and replaces the location's rule 
     usage: "rebuild <location>",
     summary: "rebuild a location's projections from its log (admin token)",
     async run(ctx) {
-      const answer = await ctx.api.request("POST", path(location(ctx.args[0]), "/rebuild"), rebuildResponse, { auth: "admin" });
+      const where = path(location(ctx.args[0]), "/rebuild");
+      let answer = await ctx.api.request("POST", where, rebuildResponse, { auth: "admin" });
+      while (answer.state === "running" && !ctx.signal.aborted) {
+        await sleep(REBUILD_POLL_MS, ctx.signal);
+        answer = await ctx.api.request("GET", where, rebuildResponse, { auth: "admin" });
+      }
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.location}: rebuilt from ${answer.events} events (${answer.rowsWritten} rows written)`);
     }
   },

@@ -164,7 +164,18 @@ export const API_ROUTES: ApiRoute[] = [
     response: rulesResponse,
   },
   { method: "get", path: "/api/v1/locations/{location}/alerts", tag: "actions", summary: "Alerts raised and not cleared", auth: "viewer", params: location, response: alertsResponse },
-  { method: "post", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "Rebuild every projection from the log", auth: "admin", params: location, response: rebuildResponse },
+  {
+    method: "post",
+    path: "/api/v1/locations/{location}/rebuild",
+    tag: "admin",
+    summary: "Rebuild every projection from the log, in chunks",
+    description:
+      "Starts a rebuild (or finds the one running) and runs its first chunk; the location's alarm runs the rest, each chunk in its own invocation and resumable after eviction. Reads answer from the old projections until the last chunk swaps the new ones in. Poll GET …/rebuild until `state` is `done`. A location with no log answers `idle`.",
+    auth: "admin",
+    params: location,
+    response: { status: 202, description: "The rebuild's progress after its first chunk", schema: rebuildResponse },
+  },
+  { method: "get", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "The last rebuild's progress", auth: "admin", params: location, response: rebuildResponse },
   { method: "get", path: "/api/v1/locations/{location}/stats", tag: "admin", summary: "Writes since the location's object started", auth: "admin", params: location, response: statsResponse },
   {
     method: "post",

@@ -154,10 +154,7 @@ export class ProjectionStore {
     insertRows(meter, "minutes", BUCKET_FIELDS, pick(state.dirty.minutes, minutes).map(minuteRow), upsert(BUCKET_FIELDS));
     insertRows(meter, "hours", BUCKET_FIELDS, pick(state.dirty.hours, hours).map(hourRow), upsert(BUCKET_FIELDS));
     insertRows(meter, "devices", DEVICE_FIELDS, pick(state.dirty.devices, devices).map(deviceRow), upsert(DEVICE_FIELDS));
-    meter.run(
-      "INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      String(state.head),
-    );
+    this.setCheckpoint(meter, state.head);
     state.dirty = emptyDirty();
     for (const start of minutes.keys()) if (start < keepFrom) minutes.delete(start);
     const currentHour = hourStart(now);
@@ -165,14 +162,27 @@ export class ProjectionStore {
     if (devices.size > DEVICES_KEPT) devices.clear();
   }
 
-  /** Empties every projection, refolds the whole log in seq order and writes it, as of `head`. */
-  rebuild(meter: WriteMeter, log: Iterable<ReadingFact>, head: number): void {
-    for (const table of PROJECTION_TABLES) meter.run(`DELETE FROM ${table}`);
+  /**
+   * Folds `facts` into the tables named `prefix` + table (a chunked rebuild's
+   * shadow tables, durable-objects/location/rebuild.ts): reads the rows they
+   * touch, folds in seq order, writes those rows back. Folding a log in
+   * consecutive chunks this way gives the rows one fold of the whole log would.
+   */
+  foldInto(meter: WriteMeter, facts: readonly ReadingFact[], prefix: string): void {
+    if (facts.length === 0) return;
     const set = emptyProjectionSet();
-    for (const fact of log) evolve(set, fact);
-    insertRows(meter, "minutes", BUCKET_FIELDS, [...set.minutes.values()].map(minuteRow), upsert(BUCKET_FIELDS));
-    insertRows(meter, "hours", BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
-    insertRows(meter, "devices", DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
+    const keys = touchedKeys(facts);
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, `${prefix}minutes`, "start", keys.minutes)) set.minutes.set(r.start, decodeMinute(r));
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, `${prefix}hours`, "start", keys.hours)) set.hours.set(r.start, decodeHour(r));
+    for (const r of selectIn<DeviceRow>(this.sql, DEVICE_COLUMNS, `${prefix}devices`, "device_id", keys.devices)) set.devices.set(r.device_id, decodeDevice(r));
+    for (const fact of facts) evolve(set, fact);
+    insertRows(meter, `${prefix}minutes`, BUCKET_FIELDS, [...set.minutes.values()].map(minuteRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, `${prefix}hours`, BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, `${prefix}devices`, DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
+  }
+
+  /** Records that the stored projection rows include the log up to `head`. */
+  setCheckpoint(meter: WriteMeter, head: number): void {
     meter.run("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(head));
   }
 

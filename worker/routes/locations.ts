@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RebuildResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
@@ -76,7 +76,11 @@ export const locations = new Hono<AppEnv>()
   })
   .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));
-    return c.json({ location, ...(await locationStub(c.env, location).rebuild()) });
+    return c.json((await locationStub(c.env, location).startRebuild(location)) satisfies RebuildResponse, 202);
+  })
+  .get("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json((await locationStub(c.env, location).rebuildStatus(location)) satisfies RebuildResponse);
   })
   .get("/:location/stats", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-CO64JW7J.mjs";
+import "./chunk-5DRNWLQL.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

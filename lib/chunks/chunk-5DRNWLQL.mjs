@@ -503,10 +503,18 @@ import { z as z12 } from "zod";
 var healthResponse = z12.object({ ok: z12.literal(true) });
 var rebuildResponse = z12.object({
   location: locationName,
-  /** Log entries replayed. */
+  /** idle: no rebuild ran on this location; running: chunks still to fold; done: the rebuilt projections are in place. */
+  state: z12.enum(["idle", "running", "done"]),
+  /** Log entries replayed so far (done: every entry up to the head at the swap). */
   events: z12.number().int().nonnegative(),
-  /** SQLite rows the rebuild wrote. */
-  rowsWritten: z12.number().int().nonnegative()
+  /** The log's head now: the rebuild folds up to it (it grows while events arrive). */
+  head: z12.number().int().nonnegative(),
+  /** Chunks run so far, each at most REBUILD_CHUNK_EVENTS entries, each in its own invocation. */
+  chunks: z12.number().int().nonnegative(),
+  /** SQLite rows the rebuild wrote so far. */
+  rowsWritten: z12.number().int().nonnegative(),
+  startedAt: z12.iso.datetime().nullable(),
+  finishedAt: z12.iso.datetime().nullable()
 });
 var statsResponse = z12.object({
   location: locationName,

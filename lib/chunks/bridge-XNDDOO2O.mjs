@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
+} from "./chunk-CO64JW7J.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-6HSMH7W5.mjs";
+} from "./chunk-5DRNWLQL.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";
