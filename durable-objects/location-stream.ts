@@ -15,6 +15,8 @@ import { forwardCommands } from "./location/command-link";
 import { publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import { Rebuild, idleRebuild } from "./location/rebuild";
+import { Retention } from "./location/retention";
+import { retentionMs } from "../domain/location/retention";
 import {
   DEFAULT_MAX_SOCKETS,
   LIVE_TAG,
@@ -105,9 +107,14 @@ export class LocationStream extends DurableObject<Env> {
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
   /** A chunked rebuild in progress (its progress is in storage): the alarm runs its next chunk at once. */
   private rebuilding = false;
+  /** RETENTION_DAYS in ms (null: keep every reading); an invalid value fails the object's every call with why. */
+  private readonly retention: number | null;
+  /** The last seq retention dropped: reads before it answer 410. */
+  private dropped = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.retention = retentionMs(env.RETENTION_DAYS);
     const created = ctx.storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
     if (created) this.load();
     enablePingAutoResponse(ctx);
@@ -132,6 +139,7 @@ export class LocationStream extends DurableObject<Env> {
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
     this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
     this.rebuilding = new Rebuild(this.ctx.storage.sql).running;
+    this.dropped = new Retention(this.ctx.storage.sql).droppedUpTo();
     return open;
   }
 
@@ -203,8 +211,14 @@ export class LocationStream extends DurableObject<Env> {
     return this.reads.hourly(from, to);
   }
 
+  /** A page of the log: what is held of it, from the retained start on (see `page`). */
   events(after: number, limit: number): EventsPage {
     return this.reads.events(after, limit);
+  }
+
+  /** The read API's page: the first seq still held instead when `after` is before it (retention dropped what came before). */
+  page(after: number, limit: number): EventsPage | { firstSeq: number } {
+    return after < this.dropped ? { firstSeq: this.dropped + 1 } : this.events(after, limit);
   }
 
   devices(): DeviceState[] {
@@ -254,6 +268,30 @@ export class LocationStream extends DurableObject<Env> {
     this.startRebuild(this.name ?? "");
     while (this.rebuilding) this.rebuildChunk(open, Date.now());
     return { events: open.head, rowsWritten: this.stats.rowsWritten - before };
+  }
+
+  /**
+   * One retention pass: the oldest aged readings, a bounded chunk, dropped
+   * after folding them into the base projections; the projections are
+   * checkpointed past them first, in the same transaction.
+   */
+  private dropAged(open: OpenLocation, retention: number, now: number): void {
+    const store = new Retention(this.ctx.storage.sql);
+    const commits = store.due(now, retention);
+    const last = commits.at(-1);
+    if (!last) return;
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    try {
+      this.ctx.storage.transactionSync(() => {
+        if (open.checkpointedSeq < last.firstSeq + last.count - 1) open.checkpoint(meter, now);
+        store.drop(meter, open, commits);
+      });
+    } catch (error) {
+      open.reload(now);
+      throw error;
+    }
+    this.stats.rowsWritten += meter.rowsWritten;
+    this.dropped = store.droppedUpTo();
   }
 
   /** One chunk of the running rebuild, in its own transaction; memory follows the swap. */
@@ -309,7 +347,8 @@ export class LocationStream extends DurableObject<Env> {
     const window = reads.window(Date.now());
     sendFrame(server, { type: "snapshot", location, head, window, recent: reads.recent(SNAPSHOT_RECENT) });
     if (since !== null && this.open && since < head) {
-      if (head - since > RESYNC_AFTER) sendFrame(server, { type: "resync", location, head });
+      // A resume from before the retained start cannot be served: the resync frame starts the client afresh at the head.
+      if (head - since > RESYNC_AFTER || since < this.dropped) sendFrame(server, { type: "resync", location, head });
       else for (const frame of backlogFrames(location, head, since, window, (a, l) => this.open!.range(a, l))) sendFrame(server, frame);
     }
     return new Response(null, { status: 101, webSocket: client });
@@ -343,6 +382,8 @@ export class LocationStream extends DurableObject<Env> {
     if (this.fleet.lastAt === 0) this.fleet.dirty = true;
     this.commit(this.name, { type: "tick" }, now);
     if (this.rebuilding) this.rebuildChunk(open, now);
+    // Retention waits for a running rebuild: the rebuild folds the log it would drop.
+    else if (this.retention !== null) this.dropAged(open, this.retention, now);
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
@@ -502,6 +543,10 @@ export class LocationStream extends DurableObject<Env> {
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
     if (this.rebuilding) due.push(now);
+    else {
+      const aging = new Retention(this.ctx.storage.sql).nextDue(this.retention);
+      if (aging !== null) due.push(aging);
+    }
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set
     // sooner than needed just runs, finds less to do, and sets the next one.

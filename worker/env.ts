@@ -17,6 +17,12 @@ interface Settings {
   MAX_SOCKETS_PER_LOCATION?: string;
   /** Origins besides the worker's own whose pages may open live sockets, comma-separated (e.g. `https://wall.example.org`). */
   ALLOWED_ORIGINS?: string;
+  /**
+   * Days a location's log keeps its readings (decimals allowed; unset: for ever). Older ones are dropped by
+   * the location's alarm while every projection keeps their totals (durable-objects/location/retention.ts).
+   * Anything but a positive number fails the location's every call with why.
+   */
+  RETENTION_DAYS?: string;
 }
 
 declare global {

@@ -9,6 +9,7 @@ import {
   shareResponse,
   fleetFrame,
   hubFrame,
+  eventsGone,
   eventsPage,
   healthResponse,
   HOURLY_LIMITS,
@@ -56,8 +57,8 @@ export interface ApiRoute {
   maxBodyBytes?: number;
   /** The success answer: a JSON body, or another status and content type. */
   response: z.ZodType | { status: number; description: string; contentType?: string; schema?: z.ZodType };
-  /** Further error statuses the route answers, with when. */
-  errors?: Record<number, string>;
+  /** Further error statuses the route answers, with when (and the body, when it is more than the contract's error body). */
+  errors?: Record<number, string | { description: string; schema: z.ZodType }>;
 }
 
 const location = { location: locationName };
@@ -135,6 +136,12 @@ export const API_ROUTES: ApiRoute[] = [
     params: location,
     query: eventsQuery,
     response: eventsPage,
+    errors: {
+      410: {
+        description: "`after` is before the retained start (RETENTION_DAYS dropped those events): the error body with `firstSeq`, the first seq still held",
+        schema: eventsGone,
+      },
+    },
   },
   { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices and their latest readings", auth: "viewer", params: location, response: devicesResponse },
   {

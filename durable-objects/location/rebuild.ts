@@ -3,6 +3,7 @@ import type { ReadingEntry } from "../../domain/location/entries";
 import { isoString } from "../../protocol/time";
 import type { WriteMeter } from "../sql";
 import type { OpenLocation } from "./open-location";
+import { Retention } from "./retention";
 import { PROJECTION_TABLES } from "./schema";
 
 /**
@@ -60,7 +61,9 @@ export class Rebuild {
 
   /**
    * Starts a rebuild: empty shadow tables shaped as the live ones are now
-   * (their stored DDL, so columns added by later migrations come along).
+   * (their stored DDL, so columns added by later migrations come along),
+   * seeded with the projections of what retention dropped (the log's start
+   * is gone: its totals are not), so the fold starts after the dropped seqs.
    * A rebuild already running carries on instead. Call in a transaction.
    */
   start(meter: WriteMeter, now: number): void {
@@ -70,7 +73,8 @@ export class Rebuild {
       const { sql } = this.sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table).one();
       meter.run(sql.replace(/^CREATE TABLE\s+"?\w+"?/, `CREATE TABLE ${SHADOW}${table}`));
     }
-    this.save(meter, { state: "running", folded: 0, chunks: 0, rowsWritten: 0, startedAt: now, finishedAt: null });
+    const folded = new Retention(this.sql).seed(meter, SHADOW);
+    this.save(meter, { state: "running", folded, chunks: 0, rowsWritten: 0, startedAt: now, finishedAt: null });
   }
 
   /**
