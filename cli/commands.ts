@@ -3,6 +3,7 @@ import { z } from "zod";
 import { backoffDelay, sleep } from "../bridge/backoff";
 import {
   EVENTS_PAGE,
+  eventsGone,
   eventsPage,
   formatIssues,
   healthResponse,
@@ -72,10 +73,25 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const REBUILD_POLL_MS = 500;
 
 /** Pages GET …/events after `after` up to `upTo`, printing each entry; returns the last seq printed. */
+/**
+ * A page of the log after `after`; when retention dropped that far back (410),
+ * says so on stderr and starts afresh at the first seq still held.
+ */
+async function eventsAfter(ctx: CommandContext, loc: string, after: number, limit: number): Promise<z.output<typeof eventsPage>> {
+  try {
+    return await ctx.api.request("GET", path(loc, `/events?after=${after}&limit=${limit}`), eventsPage);
+  } catch (e) {
+    const gone = e instanceof CliFailure && e.answer?.status === 410 ? eventsGone.safeParse(e.answer.body) : null;
+    if (!gone?.success) throw e;
+    process.stderr.write(`happy-hub: events up to seq ${gone.data.firstSeq - 1} were dropped by retention; going on from seq ${gone.data.firstSeq}\n`);
+    return ctx.api.request("GET", path(loc, `/events?after=${gone.data.firstSeq - 1}&limit=${limit}`), eventsPage);
+  }
+}
+
 async function printRange(ctx: CommandContext, loc: string, after: number, upTo: number): Promise<number> {
   let last = after;
   while (last < upTo) {
-    const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${last}&limit=${EVENTS_PAGE.maxLimit}`), eventsPage);
+    const page = await eventsAfter(ctx, loc, last, EVENTS_PAGE.maxLimit);
     if (page.events.length === 0) break;
     printEvents(ctx, page.events);
     last = page.events.at(-1)!.seq;
@@ -223,7 +239,7 @@ committed; a dropped socket reconnects and resumes after the last seq shown. Ctr
       let left = limit ?? Infinity;
       const shown: LogEvent[] = [];
       while (next !== null && left > 0) {
-        const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${next}&limit=${Math.min(left, EVENTS_PAGE.maxLimit)}`), eventsPage);
+        const page = await eventsAfter(ctx, loc, next, Math.min(left, EVENTS_PAGE.maxLimit));
         if (ctx.json) shown.push(...page.events);
         else printEvents(ctx, page.events);
         left -= page.events.length;

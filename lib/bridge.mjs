@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-7I7VNXN6.mjs");
-var { startBridge } = await import("./chunks/bridge-XNDDOO2O.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-ETCYGRHO.mjs");
+var { startBridge } = await import("./chunks/bridge-HGVD74NG.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

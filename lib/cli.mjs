@@ -8,6 +8,7 @@ import {
   LOCATIONS_PAGE,
   SHARE_LIMITS,
   errorBody,
+  eventsGone,
   eventsPage,
   formatIssues,
   healthResponse,
@@ -20,18 +21,20 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-5DRNWLQL.mjs";
+} from "./chunks/chunk-YITXAIKW.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
 
 // cli/api.ts
 var CliFailure = class extends Error {
-  constructor(message, reasons = []) {
+  constructor(message, reasons = [], answer) {
     super(message);
     this.reasons = reasons;
+    this.answer = answer;
   }
   reasons;
+  answer;
 };
 var TIMEOUT_MS = 3e4;
 function apiClient(config) {
@@ -67,7 +70,7 @@ function apiClient(config) {
       }
       if (!res.ok) {
         const error = errorBody.safeParse(json);
-        if (error.success) throw new CliFailure(`${method} ${path2}: ${res.status} ${error.data.error}`, error.data.issues);
+        if (error.success) throw new CliFailure(`${method} ${path2}: ${res.status} ${error.data.error}`, error.data.issues, { status: res.status, body: json });
         throw new CliFailure(`${method} ${path2}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
       if (json === void 0) {
@@ -191,10 +194,21 @@ var printEvents = (ctx, events) => {
 };
 var CONNECT_TIMEOUT_MS = 1e4;
 var REBUILD_POLL_MS = 500;
+async function eventsAfter(ctx, loc, after, limit) {
+  try {
+    return await ctx.api.request("GET", path(loc, `/events?after=${after}&limit=${limit}`), eventsPage);
+  } catch (e) {
+    const gone = e instanceof CliFailure && e.answer?.status === 410 ? eventsGone.safeParse(e.answer.body) : null;
+    if (!gone?.success) throw e;
+    process.stderr.write(`happy-hub: events up to seq ${gone.data.firstSeq - 1} were dropped by retention; going on from seq ${gone.data.firstSeq}
+`);
+    return ctx.api.request("GET", path(loc, `/events?after=${gone.data.firstSeq - 1}&limit=${limit}`), eventsPage);
+  }
+}
 async function printRange(ctx, loc, after, upTo) {
   let last = after;
   while (last < upTo) {
-    const page = await ctx.api.request("GET", path(loc, `/events?after=${last}&limit=${EVENTS_PAGE.maxLimit}`), eventsPage);
+    const page = await eventsAfter(ctx, loc, last, EVENTS_PAGE.maxLimit);
     if (page.events.length === 0) break;
     printEvents(ctx, page.events);
     last = page.events.at(-1).seq;
@@ -334,7 +348,7 @@ committed; a dropped socket reconnects and resumes after the last seq shown. Ctr
       let left = limit ?? Infinity;
       const shown = [];
       while (next !== null && left > 0) {
-        const page = await ctx.api.request("GET", path(loc, `/events?after=${next}&limit=${Math.min(left, EVENTS_PAGE.maxLimit)}`), eventsPage);
+        const page = await eventsAfter(ctx, loc, next, Math.min(left, EVENTS_PAGE.maxLimit));
         if (ctx.json) shown.push(...page.events);
         else printEvents(ctx, page.events);
         left -= page.events.length;

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-CO64JW7J.mjs";
+} from "./chunk-4IOMX7S5.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-5DRNWLQL.mjs";
+} from "./chunk-YITXAIKW.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

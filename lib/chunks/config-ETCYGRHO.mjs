@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-CO64JW7J.mjs";
-import "./chunk-5DRNWLQL.mjs";
+} from "./chunk-4IOMX7S5.mjs";
+import "./chunk-YITXAIKW.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

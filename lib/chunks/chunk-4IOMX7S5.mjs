@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-5DRNWLQL.mjs";
+} from "./chunk-YITXAIKW.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -441,6 +441,11 @@ var deviceSummary = z9.object({
   humidity: z9.number().nullable()
 });
 var devicesResponse = z9.object({ devices: z9.array(deviceSummary) });
+var eventsGone = z9.object({
+  error: z9.string(),
+  issues: z9.array(z9.string()),
+  firstSeq: z9.number().int().positive()
+});
 
 // protocol/live.ts
 import { z as z10 } from "zod";
@@ -559,6 +564,7 @@ export {
   hubFrame,
   eventsPage,
   EVENTS_PAGE,
+  eventsGone,
   PING,
   PONG,
   liveFrame,
