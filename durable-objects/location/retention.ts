@@ -62,8 +62,11 @@ export class Retention {
   /** When the oldest reading ages out (null: nothing can). */
   nextDue(retention: number | null): number | null {
     if (retention === null) return null;
-    const oldest = this.commits().next();
-    return nextRetentionDue(oldest.done ? undefined : oldest.value, this.newestFirstSeq(), retention);
+    const oldest = this.sql.exec<{ first_seq: number; count: number; recorded_at: number }>(
+      "SELECT first_seq, count, recorded_at FROM commits ORDER BY first_seq LIMIT 1",
+    ).toArray()[0];
+    const commit = oldest && { firstSeq: oldest.first_seq, count: oldest.count, recordedAt: oldest.recorded_at };
+    return nextRetentionDue(commit, this.newestFirstSeq(), retention);
   }
 
   /** The commits one pass drops at `now` (oldest first; empty when nothing is due). */
