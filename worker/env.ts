@@ -20,7 +20,7 @@ interface Settings {
   /**
    * Days a location's log keeps its readings (decimals allowed; unset: for ever). Older ones are dropped by
    * the location's alarm while every projection keeps their totals (durable-objects/location/retention.ts).
-   * Anything but a positive number fails the location's every call with why.
+   * Anything but a positive number: every call reaching a location answers 503 with why (worker/retention-setting.ts).
    */
   RETENTION_DAYS?: string;
 }
