@@ -6,6 +6,8 @@ export class CliFailure extends Error {
   constructor(
     message: string,
     readonly reasons: string[] = [],
+    /** The worker's answer, when it gave one: status and JSON body (a 410 carries `firstSeq`). */
+    readonly answer?: { status: number; body: unknown },
   ) {
     super(message);
   }
@@ -58,7 +60,7 @@ export function apiClient(config: { url: string; adminToken: string | undefined;
       }
       if (!res.ok) {
         const error = errorBody.safeParse(json);
-        if (error.success) throw new CliFailure(`${method} ${path}: ${res.status} ${error.data.error}`, error.data.issues);
+        if (error.success) throw new CliFailure(`${method} ${path}: ${res.status} ${error.data.error}`, error.data.issues, { status: res.status, body: json });
         throw new CliFailure(`${method} ${path}: ${res.status} ${res.statusText}`, [text.slice(0, 300) || "(empty body)"]);
       }
       // No content (a DELETE): the caller's schema says whether that is an answer it takes.

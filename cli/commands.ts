@@ -3,6 +3,7 @@ import { z } from "zod";
 import { backoffDelay, sleep } from "../bridge/backoff";
 import {
   EVENTS_PAGE,
+  eventsGone,
   eventsPage,
   formatIssues,
   healthResponse,
@@ -73,12 +74,29 @@ const printEvents = (ctx: CommandContext, events: LogEvent[]) => {
 };
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How often `rebuild` asks for progress while the worker's alarm runs the chunks. */
+const REBUILD_POLL_MS = 500;
 
 /** Pages GET …/events after `after` up to `upTo`, printing each entry; returns the last seq printed. */
+/**
+ * A page of the log after `after`; when retention dropped that far back (410),
+ * says so on stderr and starts afresh at the first seq still held.
+ */
+async function eventsAfter(ctx: CommandContext, loc: string, after: number, limit: number): Promise<z.output<typeof eventsPage>> {
+  try {
+    return await ctx.api.request("GET", path(loc, `/events?after=${after}&limit=${limit}`), eventsPage);
+  } catch (e) {
+    const gone = e instanceof CliFailure && e.answer?.status === 410 ? eventsGone.safeParse(e.answer.body) : null;
+    if (!gone?.success) throw e;
+    process.stderr.write(`happy-hub: events up to seq ${gone.data.firstSeq - 1} were dropped by retention; going on from seq ${gone.data.firstSeq}\n`);
+    return ctx.api.request("GET", path(loc, `/events?after=${gone.data.firstSeq - 1}&limit=${limit}`), eventsPage);
+  }
+}
+
 async function printRange(ctx: CommandContext, loc: string, after: number, upTo: number): Promise<number> {
   let last = after;
   while (last < upTo) {
-    const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${last}&limit=${EVENTS_PAGE.maxLimit}`), eventsPage);
+    const page = await eventsAfter(ctx, loc, last, EVENTS_PAGE.maxLimit);
     if (page.events.length === 0) break;
     printEvents(ctx, page.events);
     last = page.events.at(-1)!.seq;
@@ -251,7 +269,7 @@ committed; a dropped socket reconnects and resumes after the last seq shown. Ctr
       let left = limit ?? Infinity;
       const shown: LogEvent[] = [];
       while (next !== null && left > 0) {
-        const page: z.output<typeof eventsPage> = await ctx.api.request("GET", path(loc, `/events?after=${next}&limit=${Math.min(left, EVENTS_PAGE.maxLimit)}`), eventsPage);
+        const page = await eventsAfter(ctx, loc, next, Math.min(left, EVENTS_PAGE.maxLimit));
         if (ctx.json) shown.push(...page.events);
         else printEvents(ctx, page.events);
         left -= page.events.length;
@@ -382,7 +400,13 @@ device's events are refused at ingest and counted). Every change is logged: hist
     usage: "rebuild <location>",
     summary: "rebuild a location's projections from its log (admin token)",
     async run(ctx) {
-      const answer = await ctx.api.request("POST", path(location(ctx.args[0]), "/rebuild"), rebuildResponse, { auth: "admin" });
+      const where = path(location(ctx.args[0]), "/rebuild");
+      // The worker runs the first chunk and its alarm the rest: follow the progress until the new projections are in.
+      let answer = await ctx.api.request("POST", where, rebuildResponse, { auth: "admin" });
+      while (answer.state === "running" && !ctx.signal.aborted) {
+        await sleep(REBUILD_POLL_MS, ctx.signal);
+        answer = await ctx.api.request("GET", where, rebuildResponse, { auth: "admin" });
+      }
       ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.location}: rebuilt from ${answer.events} events (${answer.rowsWritten} rows written)`);
     },
   },

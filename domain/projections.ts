@@ -1,4 +1,5 @@
 import type { Readings } from "../protocol";
+import { hear, type DeviceSketch } from "./device-count";
 import { addReadings, emptyTally, type Tally } from "./tally";
 import { hourStart, minuteStart } from "./time-buckets";
 
@@ -9,18 +10,24 @@ export interface ReadingFact extends Readings {
   occurredAt: number;
 }
 
-/** One minute of a location: totals, and per device (for device rules and distinct counts). */
+/**
+ * One minute of a location: totals, and per device (for device rules and
+ * distinct counts): at most DEVICES_LISTED devices, the rest only counted in
+ * `sketch` (domain/device-count).
+ */
 export interface MinuteBucket {
   start: number;
   tally: Tally;
   devices: Map<string, Tally>;
+  sketch?: DeviceSketch;
 }
 
-/** One calendar hour (UTC) of a location: totals and the devices heard. */
+/** One calendar hour (UTC) of a location: totals and the devices heard (capped like a minute's). */
 export interface HourBucket {
   start: number;
   tally: Tally;
   devices: Set<string>;
+  sketch?: DeviceSketch;
 }
 
 export interface LatestReading {
@@ -76,15 +83,17 @@ export function evolve(set: ProjectionSet, fact: ReadingFact): void {
   let minute = set.minutes.get(m);
   if (!minute) set.minutes.set(m, (minute = { start: m, tally: emptyTally(), devices: new Map() }));
   addReadings(minute.tally, fact);
-  let perDevice = minute.devices.get(fact.deviceId);
-  if (!perDevice) minute.devices.set(fact.deviceId, (perDevice = emptyTally()));
-  addReadings(perDevice, fact);
+  if (hear(minute, fact.deviceId)) {
+    let perDevice = minute.devices.get(fact.deviceId);
+    if (!perDevice) minute.devices.set(fact.deviceId, (perDevice = emptyTally()));
+    addReadings(perDevice, fact);
+  }
 
   const h = hourStart(fact.occurredAt);
   let hour = set.hours.get(h);
   if (!hour) set.hours.set(h, (hour = { start: h, tally: emptyTally(), devices: new Set() }));
   addReadings(hour.tally, fact);
-  hour.devices.add(fact.deviceId);
+  if (hear(hour, fact.deviceId)) hour.devices.add(fact.deviceId);
 
   const previous = set.devices.get(fact.deviceId);
   const at = fact.occurredAt;

@@ -1,5 +1,6 @@
 import type { HourSummary, ScoreWindow } from "../protocol";
 import { isoString } from "../protocol/time";
+import { deviceCount, distinctDevices } from "./device-count";
 import type { HourBucket, MinuteBucket } from "./projections";
 import { addTally, emptyTally, summarize } from "./tally";
 import { HOUR_MS, windowStart } from "./time-buckets";
@@ -12,13 +13,13 @@ import { HOUR_MS, windowStart } from "./time-buckets";
 export function scoreWindowAt(minutes: Iterable<MinuteBucket>, now: number): ScoreWindow {
   const from = windowStart(now);
   const tally = emptyTally();
-  const devices = new Set<string>();
+  const inWindow: MinuteBucket[] = [];
   for (const bucket of minutes) {
     if (bucket.start < from) continue;
     addTally(tally, bucket.tally);
-    for (const id of bucket.devices.keys()) devices.add(id);
+    inWindow.push(bucket);
   }
-  return { from: isoString(from), to: isoString(now), ...summarize(tally, devices.size) };
+  return { from: isoString(from), to: isoString(now), ...summarize(tally, distinctDevices(inWindow)) };
 }
 
 /** One row per calendar hour in [from, to), empty hours included, oldest first. */
@@ -30,7 +31,7 @@ export function hourlySeries(hours: Iterable<HourBucket>, from: number, to: numb
     const bucket = byStart.get(start);
     series.push({
       hour: isoString(start),
-      ...summarize(bucket?.tally ?? emptyTally(), bucket?.devices.size ?? 0),
+      ...summarize(bucket?.tally ?? emptyTally(), bucket ? deviceCount(bucket) : 0),
     });
   }
   return series;

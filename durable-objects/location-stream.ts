@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
+import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, RebuildResponse, Rule } from "../protocol";
 import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState } from "../domain/projections";
@@ -16,6 +16,9 @@ import type { Acknowledgement } from "../protocol/notifications";
 import { forwardCommands } from "./location/command-link";
 import { publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
+import { Rebuild, idleRebuild } from "./location/rebuild";
+import { Retention } from "./location/retention";
+import { retentionMs } from "../domain/location/retention";
 import {
   DEFAULT_MAX_SOCKETS,
   LIVE_TAG,
@@ -106,9 +109,16 @@ export class LocationStream extends DurableObject<Env> {
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
   /** Sends the location's notifications from the alarm (durable-objects/location/notifier.ts). */
   private readonly notifier: Notifier;
+  /** A chunked rebuild in progress (its progress is in storage): the alarm runs its next chunk at once. */
+  private rebuilding = false;
+  /** RETENTION_DAYS in ms (null: keep every reading); an invalid value fails the object's every call with why. */
+  private readonly retention: number | null;
+  /** The last seq retention dropped: reads before it answer 410. */
+  private dropped = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.retention = retentionMs(env.RETENTION_DAYS);
     this.notifier = new Notifier({
       env,
       commit: (input) => void this.commit(this.name!, input, Date.now()),
@@ -123,8 +133,9 @@ export class LocationStream extends DurableObject<Env> {
     enablePingAutoResponse(ctx);
     void ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = await ctx.storage.getAlarm();
-      // Commands a previous instance could not hand to the hub, notifications it had not sent: the alarm retries them.
-      if (this.hub.pending || this.notifier.dueAt() !== null) this.reschedule(Date.now());
+      // Commands a previous instance could not hand to the hub, notifications it had not sent,
+      // a rebuild an eviction interrupted (its next chunk): the alarm carries them on.
+      if (this.hub.pending || this.notifier.dueAt() !== null || this.rebuilding) this.reschedule(Date.now());
     });
   }
 
@@ -141,6 +152,8 @@ export class LocationStream extends DurableObject<Env> {
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
     this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
     this.notifier.load(open, Date.now());
+    this.rebuilding = new Rebuild(this.ctx.storage.sql).running;
+    this.dropped = new Retention(this.ctx.storage.sql).droppedUpTo();
     return open;
   }
 
@@ -212,8 +225,14 @@ export class LocationStream extends DurableObject<Env> {
     return this.reads.hourly(from, to);
   }
 
+  /** A page of the log: what is held of it, from the retained start on (see `page`). */
   events(after: number, limit: number): EventsPage {
     return this.reads.events(after, limit);
+  }
+
+  /** The read API's page: the first seq still held instead when `after` is before it (retention dropped what came before). */
+  page(after: number, limit: number): EventsPage | { firstSeq: number } {
+    return after < this.dropped ? { firstSeq: this.dropped + 1 } : this.events(after, limit);
   }
 
   devices(): DeviceState[] {
@@ -246,19 +265,80 @@ export class LocationStream extends DurableObject<Env> {
     return { ...this.stats };
   }
 
-  /** Drops every projection and rebuilds it from the log, in one transaction. */
+  /**
+   * Starts a chunked rebuild of every projection (durable-objects/location/rebuild.ts),
+   * or finds the one running, and runs its next chunk now; the alarm runs
+   * the rest. Reads answer from the old projections until the last chunk
+   * swaps the new ones in.
+   */
+  startRebuild(location: string): RebuildResponse {
+    const open = this.open;
+    if (!open) return idleRebuild(location, 0);
+    const rebuild = new Rebuild(this.ctx.storage.sql);
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    this.ctx.storage.transactionSync(() => rebuild.start(meter, Date.now()));
+    this.stats.rowsWritten += meter.rowsWritten;
+    this.rebuilding = true;
+    this.rebuildChunk(open, Date.now());
+    return rebuild.status(location, open.head);
+  }
+
+  rebuildStatus(location: string): RebuildResponse {
+    const open = this.open;
+    return open ? new Rebuild(this.ctx.storage.sql).status(location, open.head) : idleRebuild(location, 0);
+  }
+
+  /** Rebuilds every projection now, every chunk in this one call: for tests comparing a rebuild with the incremental rows. */
   rebuild(): RebuildResult {
     const open = this.open;
     if (!open) return { events: 0, rowsWritten: 0 };
+    const before = this.stats.rowsWritten;
+    this.startRebuild(this.name ?? "");
+    while (this.rebuilding) this.rebuildChunk(open, Date.now());
+    return { events: open.head, rowsWritten: this.stats.rowsWritten - before };
+  }
+
+  /**
+   * One retention pass: the oldest aged readings, a bounded chunk, dropped
+   * after folding them into the base projections; the projections are
+   * checkpointed past them first, in the same transaction.
+   */
+  private dropAged(open: OpenLocation, retention: number, now: number): void {
+    const store = new Retention(this.ctx.storage.sql);
+    const commits = store.due(now, retention);
+    const last = commits.at(-1);
+    if (!last) return;
     const meter = new WriteMeter(this.ctx.storage.sql);
     try {
-      this.ctx.storage.transactionSync(() => open.rebuild(meter));
-    } finally {
-      // Memory follows what was committed (or rolled back).
-      open.reload(Date.now());
+      this.ctx.storage.transactionSync(() => {
+        if (open.checkpointedSeq < last.firstSeq + last.count - 1) open.checkpoint(meter, now);
+        store.drop(meter, open, commits);
+      });
+    } catch (error) {
+      open.reload(now);
+      throw error;
     }
     this.stats.rowsWritten += meter.rowsWritten;
-    return { events: open.head, rowsWritten: meter.rowsWritten };
+    this.dropped = store.droppedUpTo();
+  }
+
+  /** One chunk of the running rebuild, in its own transaction; memory follows the swap. */
+  private rebuildChunk(open: OpenLocation, now: number): void {
+    const meter = new WriteMeter(this.ctx.storage.sql);
+    let swapped: boolean;
+    try {
+      swapped = this.ctx.storage.transactionSync(() => new Rebuild(this.ctx.storage.sql).step(meter, open, now));
+    } catch (error) {
+      open.reload(now);
+      throw error;
+    }
+    this.stats.rowsWritten += meter.rowsWritten;
+    if (swapped) {
+      this.rebuilding = false;
+      open.reload(now);
+      this.notifier.load(open, now);
+    }
+    this.reschedule(now);
   }
 
   /** Projection rows as stored, after writing back what memory holds: for tests comparing incremental and rebuilt state. */
@@ -296,7 +376,8 @@ export class LocationStream extends DurableObject<Env> {
     const window = reads.window(Date.now());
     sendFrame(server, { type: "snapshot", location, head, window, recent: reads.recent(SNAPSHOT_RECENT) });
     if (since !== null && this.open && since < head) {
-      if (head - since > RESYNC_AFTER) sendFrame(server, { type: "resync", location, head });
+      // A resume from before the retained start cannot be served: the resync frame starts the client afresh at the head.
+      if (head - since > RESYNC_AFTER || since < this.dropped) sendFrame(server, { type: "resync", location, head });
       else for (const frame of backlogFrames(location, head, since, window, (a, l) => this.open!.range(a, l))) sendFrame(server, frame);
     }
     return new Response(null, { status: 101, webSocket: client });
@@ -329,6 +410,9 @@ export class LocationStream extends DurableObject<Env> {
     // A fresh instance does not know whether its last summary reached the fleet: send one.
     if (this.fleet.lastAt === 0) this.fleet.dirty = true;
     this.commit(this.name, { type: "tick" }, now);
+    if (this.rebuilding) this.rebuildChunk(open, now);
+    // Retention waits for a running rebuild: the rebuild folds the log it would drop.
+    else if (this.retention !== null) this.dropAged(open, this.retention, now);
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
@@ -492,6 +576,11 @@ export class LocationStream extends DurableObject<Env> {
     if (this.hub.pending) due.push(this.hub.retryAt);
     const notify = this.notifier.dueAt();
     if (notify !== null) due.push(notify);
+    if (this.rebuilding) due.push(now);
+    else {
+      const aging = new Retention(this.ctx.storage.sql).nextDue(this.retention);
+      if (aging !== null) due.push(aging);
+    }
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set
     // sooner than needed just runs, finds less to do, and sets the next one.

@@ -5,13 +5,26 @@ import { locationName } from "./ids";
 export const healthResponse = z.object({ ok: z.literal(true) });
 export type HealthResponse = z.infer<typeof healthResponse>;
 
-/** POST /api/v1/locations/{location}/rebuild: every projection rebuilt from the log. */
+/**
+ * POST /api/v1/locations/{location}/rebuild (202: started, or restarted) and
+ * GET …/rebuild (200: progress). Every projection is rebuilt from the log in
+ * chunks the object's alarm continues; reads are served from the old
+ * projections until the new ones replace them in one transaction.
+ */
 export const rebuildResponse = z.object({
   location: locationName,
-  /** Log entries replayed. */
+  /** idle: no rebuild ran on this location; running: chunks still to fold; done: the rebuilt projections are in place. */
+  state: z.enum(["idle", "running", "done"]),
+  /** Log entries replayed so far (done: every entry up to the head at the swap). */
   events: z.number().int().nonnegative(),
-  /** SQLite rows the rebuild wrote. */
+  /** The log's head now: the rebuild folds up to it (it grows while events arrive). */
+  head: z.number().int().nonnegative(),
+  /** Chunks run so far, each at most REBUILD_CHUNK_EVENTS entries, each in its own invocation. */
+  chunks: z.number().int().nonnegative(),
+  /** SQLite rows the rebuild wrote so far. */
   rowsWritten: z.number().int().nonnegative(),
+  startedAt: z.iso.datetime().nullable(),
+  finishedAt: z.iso.datetime().nullable(),
 });
 export type RebuildResponse = z.infer<typeof rebuildResponse>;
 

@@ -53,8 +53,10 @@ export type WindowFrame = z.infer<typeof windowFrame>;
 
 /**
  * Sent right after the snapshot instead of a resume backlog longer than
- * RESYNC_AFTER events: the client pages GET …/events from its `since` (or
- * starts fresh from the snapshot). Live frames follow as usual.
+ * RESYNC_AFTER events, or when `since` is before the retained start
+ * (RETENTION_DAYS dropped it): the client pages GET …/events from its `since`
+ * (a 410 gives the first seq still held) or starts fresh from the snapshot.
+ * Live frames follow as usual.
  */
 export const resyncFrame = z.object({
   type: z.literal("resync"),

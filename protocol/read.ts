@@ -72,3 +72,15 @@ export type DeviceSummary = z.infer<typeof deviceSummary>;
 /** GET /api/v1/locations/{location}/devices */
 export const devicesResponse = z.object({ devices: z.array(deviceSummary) });
 export type DevicesResponse = z.infer<typeof devicesResponse>;
+
+/**
+ * GET …/events?after= before the retained start (RETENTION_DAYS dropped those
+ * readings): 410 with the contract's error body and the first seq still held.
+ * Start again from `firstSeq - 1` (or from a fresh snapshot).
+ */
+export const eventsGone = z.object({
+  error: z.string(),
+  issues: z.array(z.string()),
+  firstSeq: z.number().int().positive(),
+});
+export type EventsGone = z.infer<typeof eventsGone>;

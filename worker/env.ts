@@ -19,6 +19,12 @@ interface Settings {
   ALLOWED_ORIGINS?: string;
   /** `open` (default): a device the registry does not know sends as before; `registered`: its events are rejected. */
   DEVICE_ENROLLMENT?: string;
+  /**
+   * Days a location's log keeps its readings (decimals allowed; unset: for ever). Older ones are dropped by
+   * the location's alarm while every projection keeps their totals (durable-objects/location/retention.ts).
+   * Anything but a positive number: every call reaching a location answers 503 with why (worker/retention-setting.ts).
+   */
+  RETENTION_DAYS?: string;
 }
 
 declare global {

@@ -9,6 +9,7 @@ import {
   shareResponse,
   fleetFrame,
   hubFrame,
+  eventsGone,
   eventsPage,
   healthResponse,
   HOURLY_LIMITS,
@@ -61,8 +62,8 @@ export interface ApiRoute {
   maxBodyBytes?: number;
   /** The success answer: a JSON body, or another status and content type. */
   response: z.ZodType | { status: number; description: string; contentType?: string; schema?: z.ZodType };
-  /** Further error statuses the route answers, with when. */
-  errors?: Record<number, string>;
+  /** Further error statuses the route answers, with when (and the body, when it is more than the contract's error body). */
+  errors?: Record<number, string | { description: string; schema: z.ZodType }>;
 }
 
 const location = { location: locationName };
@@ -145,6 +146,12 @@ export const API_ROUTES: ApiRoute[] = [
     params: location,
     query: eventsQuery,
     response: eventsPage,
+    errors: {
+      410: {
+        description: "`after` is before the retained start (RETENTION_DAYS dropped those events): the error body with `firstSeq`, the first seq still held",
+        schema: eventsGone,
+      },
+    },
   },
   { method: "get", path: "/api/v1/locations/{location}/devices", tag: "read", summary: "The location's devices: latest readings, registration and health", description: "Health from the registered `expectedIntervalSeconds`: online while silent for at most 1× the interval, late up to 3×, offline beyond (null without an interval). Registered devices never heard here are listed with `lastSeenAt` null.", auth: "viewer", params: location, response: devicesResponse },
   {
@@ -216,7 +223,18 @@ export const API_ROUTES: ApiRoute[] = [
     maxBodyBytes: CHANNELS_BODY_LIMIT,
     response: channelsResponse,
   },
-  { method: "post", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "Rebuild every projection from the log", auth: "admin", params: location, response: rebuildResponse },
+  {
+    method: "post",
+    path: "/api/v1/locations/{location}/rebuild",
+    tag: "admin",
+    summary: "Rebuild every projection from the log, in chunks",
+    description:
+      "Starts a rebuild (or finds the one running) and runs its first chunk; the location's alarm runs the rest, each chunk in its own invocation and resumable after eviction. Reads answer from the old projections until the last chunk swaps the new ones in. Poll GET …/rebuild until `state` is `done`. A location with no log answers `idle`.",
+    auth: "admin",
+    params: location,
+    response: { status: 202, description: "The rebuild's progress after its first chunk", schema: rebuildResponse },
+  },
+  { method: "get", path: "/api/v1/locations/{location}/rebuild", tag: "admin", summary: "The last rebuild's progress", auth: "admin", params: location, response: rebuildResponse },
   { method: "get", path: "/api/v1/locations/{location}/stats", tag: "admin", summary: "Writes since the location's object started", auth: "admin", params: location, response: statsResponse },
   {
     method: "post",

@@ -55,7 +55,9 @@ function operation(route: ApiRoute): Record<string, unknown> {
     if (route.auth === "ingest") responses["429"] = error("Too many ingest requests for this token: wait Retry-After seconds");
   }
   if (route.maxBodyBytes !== undefined) responses["413"] = error(`Body larger than ${route.maxBodyBytes} bytes`);
-  for (const [status, when] of Object.entries(route.errors ?? {})) responses[status] = error(when);
+  for (const [status, when] of Object.entries(route.errors ?? {})) {
+    responses[status] = typeof when === "string" ? error(when) : { description: when.description, content: json(jsonSchema(when.schema, "output")) };
+  }
 
   return {
     operationId: `${route.method}${route.path.replace(/^\/api/, "").replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,

@@ -156,8 +156,8 @@ export class EventLog {
       .sort((a, b) => a.seq - b.seq);
   }
 
-  /** Every entry in seq order, for rebuilding projections. */
-  *all(): Generator<Entry> {
-    for (const row of this.sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events ORDER BY seq`)) yield toEntry(row);
+  /** Every entry but readings (rules, alerts, commands), in seq order: what the action projections are rebuilt from. */
+  *systemEntries(): Generator<Entry> {
+    for (const row of this.sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type != 'reading' ORDER BY seq`)) yield toEntry(row);
   }
 }

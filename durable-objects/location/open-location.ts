@@ -1,6 +1,6 @@
 import type { AlertState, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
 import { DEFAULT_RULES } from "../../protocol";
-import type { DeviceState, ReadingFact } from "../../domain/projections";
+import type { DeviceState } from "../../domain/projections";
 import { decide, type LocationInput } from "../../domain/location/decide";
 import { allocate, type AlertEntry, type Entry, type ReadingEntry } from "../../domain/location/entries";
 import { evolve, initialState, type LocationState } from "../../domain/location/state";
@@ -147,23 +147,6 @@ export class OpenLocation implements LocationReads {
   checkpoint(meter: WriteMeter, now: number): void {
     this.projections.checkpoint(meter, this.state, windowStart(now, longestSpan(this.state.rules)), now);
     this.checkpointedSeq = this.state.head;
-  }
-
-  /** Drops and refolds every projection from the log (one transaction, by the caller); then reload. */
-  rebuild(meter: WriteMeter): void {
-    const log = this.log;
-    const readings = (function* (): Generator<ReadingFact> {
-      for (const e of log.all()) if (e.type === "reading") yield e;
-    })();
-    this.projections.rebuild(meter, readings, this.state.head);
-    const actions = (function* (): Generator<Entry> {
-      for (const e of log.all()) if (e.type !== "reading") yield e;
-    })();
-    this.actions.rebuild(meter, actions);
-    const notifications = (function* (): Generator<Entry> {
-      for (const e of log.all()) if (e.type.startsWith("notification-") || e.type === "alert-acknowledged") yield e;
-    })();
-    this.notifications.rebuild(meter, notifications);
   }
 
   /** The alert changes at these seqs (what the outbox holds). */

@@ -1,4 +1,5 @@
 import type { HourSummary } from "../../protocol";
+import { decodeSketch, encodeSketch, type DeviceSketch } from "../../domain/device-count";
 import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
 import { emptyDirty, type LocationState } from "../../domain/location/state";
 import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
@@ -47,12 +48,27 @@ const tallyOf = (r: TallyColumns): Tally => ({
   humiditySum: r.humidity_sum,
 });
 
+/**
+ * A bucket's `devices` cell: the JSON list of listed devices, or, once the
+ * bucket is capped (domain/device-count), `{"listed": [...], "sketch": "..."}`.
+ * Uncapped rows keep the plain list, so rows written before the cap read as before.
+ */
+type CappedCell<T> = { listed: T[]; sketch: string };
+function decodeCell<T>(cell: string): { listed: T[]; sketch?: DeviceSketch } {
+  const parsed = JSON.parse(cell) as T[] | CappedCell<T>;
+  return Array.isArray(parsed) ? { listed: parsed } : { listed: parsed.listed, sketch: decodeSketch(parsed.sketch) };
+}
+const encodeCell = <T>(listed: T[], sketch: DeviceSketch | undefined): string =>
+  JSON.stringify(sketch ? ({ listed, sketch: encodeSketch(sketch) } satisfies CappedCell<T>) : listed);
+
 function decodeMinute(r: BucketRow): MinuteBucket {
-  const devices = new Map((JSON.parse(r.devices) as [string, PackedTally][]).map(([id, p]) => [id, unpackTally(p)]));
-  return { start: r.start, tally: tallyOf(r), devices };
+  const { listed, sketch } = decodeCell<[string, PackedTally]>(r.devices);
+  const devices = new Map(listed.map(([id, p]) => [id, unpackTally(p)]));
+  return { start: r.start, tally: tallyOf(r), devices, ...(sketch && { sketch }) };
 }
 function decodeHour(r: BucketRow): HourBucket {
-  return { start: r.start, tally: tallyOf(r), devices: new Set(JSON.parse(r.devices) as string[]) };
+  const { listed, sketch } = decodeCell<string>(r.devices);
+  return { start: r.start, tally: tallyOf(r), devices: new Set(listed), ...(sketch && { sketch }) };
 }
 const reading = (value: number | null, at: number | null) => (value !== null && at !== null ? { value, at } : null);
 function decodeDevice(r: DeviceRow): DeviceState {
@@ -67,8 +83,8 @@ function decodeDevice(r: DeviceRow): DeviceState {
 /** Device lists are stored sorted, so equal state always gives equal rows. */
 const byKey = <T>(entries: Iterable<[string, T]>) => [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
-const minuteRow = (m: MinuteBucket) => [m.start, ...packTally(m.tally), JSON.stringify(byKey([...m.devices].map(([id, t]) => [id, packTally(t)])))];
-const hourRow = (h: HourBucket) => [h.start, ...packTally(h.tally), JSON.stringify([...h.devices].sort())];
+const minuteRow = (m: MinuteBucket) => [m.start, ...packTally(m.tally), encodeCell(byKey([...m.devices].map(([id, t]) => [id, packTally(t)])), m.sketch)];
+const hourRow = (h: HourBucket) => [h.start, ...packTally(h.tally), encodeCell([...h.devices].sort(), h.sketch)];
 const deviceRow = (d: DeviceState) => [
   d.deviceId,
   d.lastSeenAt,
@@ -138,10 +154,7 @@ export class ProjectionStore {
     insertRows(meter, "minutes", BUCKET_FIELDS, pick(state.dirty.minutes, minutes).map(minuteRow), upsert(BUCKET_FIELDS));
     insertRows(meter, "hours", BUCKET_FIELDS, pick(state.dirty.hours, hours).map(hourRow), upsert(BUCKET_FIELDS));
     insertRows(meter, "devices", DEVICE_FIELDS, pick(state.dirty.devices, devices).map(deviceRow), upsert(DEVICE_FIELDS));
-    meter.run(
-      "INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      String(state.head),
-    );
+    this.setCheckpoint(meter, state.head);
     state.dirty = emptyDirty();
     for (const start of minutes.keys()) if (start < keepFrom) minutes.delete(start);
     const currentHour = hourStart(now);
@@ -149,14 +162,27 @@ export class ProjectionStore {
     if (devices.size > DEVICES_KEPT) devices.clear();
   }
 
-  /** Empties every projection, refolds the whole log in seq order and writes it, as of `head`. */
-  rebuild(meter: WriteMeter, log: Iterable<ReadingFact>, head: number): void {
-    for (const table of PROJECTION_TABLES) meter.run(`DELETE FROM ${table}`);
+  /**
+   * Folds `facts` into the tables named `prefix` + table (a chunked rebuild's
+   * shadow tables, durable-objects/location/rebuild.ts): reads the rows they
+   * touch, folds in seq order, writes those rows back. Folding a log in
+   * consecutive chunks this way gives the rows one fold of the whole log would.
+   */
+  foldInto(meter: WriteMeter, facts: readonly ReadingFact[], prefix: string): void {
+    if (facts.length === 0) return;
     const set = emptyProjectionSet();
-    for (const fact of log) evolve(set, fact);
-    insertRows(meter, "minutes", BUCKET_FIELDS, [...set.minutes.values()].map(minuteRow), upsert(BUCKET_FIELDS));
-    insertRows(meter, "hours", BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
-    insertRows(meter, "devices", DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
+    const keys = touchedKeys(facts);
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, `${prefix}minutes`, "start", keys.minutes)) set.minutes.set(r.start, decodeMinute(r));
+    for (const r of selectIn<BucketRow>(this.sql, BUCKET_COLUMNS, `${prefix}hours`, "start", keys.hours)) set.hours.set(r.start, decodeHour(r));
+    for (const r of selectIn<DeviceRow>(this.sql, DEVICE_COLUMNS, `${prefix}devices`, "device_id", keys.devices)) set.devices.set(r.device_id, decodeDevice(r));
+    for (const fact of facts) evolve(set, fact);
+    insertRows(meter, `${prefix}minutes`, BUCKET_FIELDS, [...set.minutes.values()].map(minuteRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, `${prefix}hours`, BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
+    insertRows(meter, `${prefix}devices`, DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
+  }
+
+  /** Records that the stored projection rows include the log up to `head`. */
+  setCheckpoint(meter: WriteMeter, head: number): void {
     meter.run("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(head));
   }
 

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { eventsPage, hourlyResponse, locationResponse, locationsResponse, type ScoreWindow } from "../../protocol";
+import { eventsPage, hourlyResponse, locationResponse, locationsResponse, rebuildResponse, type ScoreWindow } from "../../protocol";
 import { app } from "../../worker/app";
 import { api, expectError, ingestOk, locationPath, parsed, storedEvents } from "./support/api";
 import { HOUR, MINUTE, isoFromNow, reading } from "./support/events";
@@ -312,13 +312,14 @@ describe("GET /api/v1/locations/{location}/devices", () => {
   });
 });
 
-describe("admin routes: POST …/rebuild and GET …/stats", () => {
+describe("admin routes: POST/GET …/rebuild and GET …/stats", () => {
   const location = "admin";
   const admin = (path: string, method: string, authorization?: string) =>
     api(locationPath(location, path), { method, headers: authorization ? { authorization } : {} });
 
   it.each([
     ["/rebuild", "POST"],
+    ["/rebuild", "GET"],
     ["/stats", "GET"],
   ])("%s: 401 without a token, with a wrong one, or with the ingest token", async (path, method) => {
     await expectError(await admin(path, method), 401, "missing bearer token");
@@ -358,9 +359,30 @@ describe("admin routes: POST …/rebuild and GET …/stats", () => {
       events: await storedEvents(location),
     });
     const before = await reads();
-    const rebuilt = await admin("/rebuild", "POST", auth);
-    expect(rebuilt.status).toBe(200);
-    expect(await rebuilt.json()).toEqual({ location, events: 3, rowsWritten: expect.any(Number) });
+    expect(await parsed(await admin("/rebuild", "GET", auth), rebuildResponse)).toEqual({
+      location,
+      state: "idle",
+      events: 0,
+      head: 3,
+      chunks: 0,
+      rowsWritten: 0,
+      startedAt: null,
+      finishedAt: null,
+    });
+    // Three events fit the first chunk: the POST's own chunk swaps the new projections in.
+    const rebuilt = await parsed(await admin("/rebuild", "POST", auth), rebuildResponse, 202);
+    expect(rebuilt).toEqual({
+      location,
+      state: "done",
+      events: 3,
+      head: 3,
+      chunks: 1,
+      rowsWritten: expect.any(Number),
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+    });
+    expect(rebuilt.rowsWritten).toBeGreaterThan(0);
+    expect(await parsed(await admin("/rebuild", "GET", auth), rebuildResponse)).toEqual(rebuilt);
     const after = await reads();
     expect({ ...after, window: { ...after.window, to: null, from: null } }).toEqual({ ...before, window: { ...before.window, to: null, from: null } });
   });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, shareBody, systemEventId, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, systemEventId, type ShareResponse, type AlertsResponse, type DevicesResponse, type EventsGone, type HourlyResponse, type LocationResponse, type LocationsResponse, type RebuildResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { ackBody, type AckResponse } from "../../protocol/notifications";
 import { ApiError } from "../errors";
@@ -41,7 +41,16 @@ export const locations = new Hono<AppEnv>()
   .get("/:location/events", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
     const { after, limit } = parseOr400(eventsQuery, c.req.query(), "events query");
-    return c.json(await locationStub(c.env, location).events(after, limit));
+    const page = await locationStub(c.env, location).page(after, limit);
+    if ("firstSeq" in page) {
+      const gone: EventsGone = {
+        error: "events before the retained start are gone",
+        issues: [`retention dropped every event up to seq ${page.firstSeq - 1}; the first seq held is ${page.firstSeq}: ask for after=${page.firstSeq - 1} or later`],
+        firstSeq: page.firstSeq,
+      };
+      return c.json(gone, 410);
+    }
+    return c.json(page);
   })
   .get("/:location/devices", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
@@ -84,7 +93,11 @@ export const locations = new Hono<AppEnv>()
   })
   .post("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));
-    return c.json({ location, ...(await locationStub(c.env, location).rebuild()) });
+    return c.json((await locationStub(c.env, location).startRebuild(location)) satisfies RebuildResponse, 202);
+  })
+  .get("/:location/rebuild", bearerSecret("ADMIN_TOKEN"), async (c) => {
+    const location = parseLocation(c.req.param("location"));
+    return c.json((await locationStub(c.env, location).rebuildStatus(location)) satisfies RebuildResponse);
   })
   .get("/:location/stats", bearerSecret("ADMIN_TOKEN"), async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { eventsPage, type LogEvent } from "../../../protocol/events";
 import { formatIssues } from "../../../protocol/issues";
-import { devicesResponse, hourlyResponse, type DevicesResponse, type HourlyResponse } from "../../../protocol/read";
+import { devicesResponse, eventsGone, hourlyResponse, type DevicesResponse, type HourlyResponse } from "../../../protocol/read";
 import { noteUnauthorized, readHeaders, withKey } from "./share-key";
 import { readEvents } from "./frames";
 
@@ -11,10 +11,23 @@ const API = "/api/v1/locations";
 export const locationPath = (location: string): string => `${API}/${encodeURIComponent(location)}`;
 
 export class ApiError extends Error {}
+/** A 410 from …/events: retention dropped the entries asked for; `firstSeq` is the first still held. */
+class GoneError extends ApiError {
+  constructor(
+    message: string,
+    readonly firstSeq: number,
+  ) {
+    super(message);
+  }
+}
 
 export async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
   const response = await fetch(path, { signal, headers: { accept: "application/json", ...readHeaders() } });
   if (response.status === 401) noteUnauthorized();
+  if (response.status === 410) {
+    const gone = eventsGone.safeParse(await response.json().catch(() => null));
+    if (gone.success) throw new GoneError(`${path}: HTTP 410 (first seq held: ${gone.data.firstSeq})`, gone.data.firstSeq);
+  }
   if (!response.ok) throw new ApiError(`${path}: HTTP ${response.status}`);
   const parsed = schema.safeParse(await response.json());
   if (!parsed.success) throw new ApiError(`${path}: unexpected answer (${formatIssues(parsed.error).join("; ")})`);
@@ -35,7 +48,15 @@ export function fetchDevices(location: string, signal?: AbortSignal): Promise<De
 /** A page of the log, read as tolerantly as live frames: entries this build cannot read are skipped (and logged). */
 export async function fetchEvents(location: string, range: { after: number; limit: number }, signal?: AbortSignal): Promise<LogEvent[]> {
   const path = `${locationPath(location)}/events?after=${range.after}&limit=${range.limit}`;
-  const page = await getJson(path, eventsPage.extend({ events: z.array(z.unknown()) }), signal);
+  let page;
+  try {
+    page = await getJson(path, eventsPage.extend({ events: z.array(z.unknown()) }), signal);
+  } catch (e) {
+    // Retention dropped the start of the range: read what is still held of it (nothing, if it all went).
+    if (!(e instanceof GoneError)) throw e;
+    const end = range.after + range.limit;
+    return e.firstSeq - 1 < end ? fetchEvents(location, { after: e.firstSeq - 1, limit: end - (e.firstSeq - 1) }, signal) : [];
+  }
   const { events, problems } = readEvents(page.events);
   if (problems.length > 0) console.warn(`[events] skipped: ${problems.join("; ")}`);
   return events;
