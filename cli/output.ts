@@ -42,5 +42,7 @@ export function eventLine(e: LogEvent): string {
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":
       return `${head}  ${e.deviceId}  ${e.commandId}`;
+    case "settings-set":
+      return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
   }
 }

@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE, fleetFrameTexts, fleetSummary, supersedes, type FleetSummary } from "../protocol";
+import type { RankingEntry, RankingPeriod } from "../protocol/calendar";
+import { rankLocations } from "../domain/calendar/ranking";
 import { migrate, type Migration } from "./migrations";
 import { answerClose, closeAfterError, enablePingAutoResponse } from "./location/live-sockets";
 
@@ -114,6 +116,12 @@ export class Fleet extends DurableObject<Env> {
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
     return { locations: shown.map(decode), next: more ? shown.at(-1)!.location : null };
+  }
+
+  /** Every location ranked by score over `period` in its own calendar, from the periods each one published (domain/calendar/ranking.ts). */
+  ranking(period: RankingPeriod): RankingEntry[] {
+    const all = this.ctx.storage.sql.exec<{ body: string }>("SELECT body FROM summaries").toArray().map(decode);
+    return rankLocations(all, period, Date.now());
   }
 
   /** Locations held (for tests and the limits in docs/ARCHITECTURE.md). */

@@ -1,5 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, Rule } from "../protocol";
+import type { ActiveAlert, EventsPage, IngestEvent, LocationSummary, Rule } from "../protocol";
+import type { DailyRow, HeatmapCell, LocalHour, WeeklyRow } from "../protocol/calendar";
+import { DEFAULT_SETTINGS, type LocationSettings } from "../protocol/settings";
+import { CalendarView, type DayRange, type ExportPage } from "./location/calendar-view";
+import { exportPage } from "./location/export-page";
 import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState } from "../domain/projections";
@@ -12,7 +16,7 @@ import type { CommandState } from "./location/action-store";
 import { toLogEvent } from "./location/event-log";
 import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
 import { forwardCommands } from "./location/command-link";
-import { publishSummary } from "./location/fleet-link";
+import { calendarSummary, publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   DEFAULT_MAX_SOCKETS,
@@ -99,7 +103,8 @@ export class LocationStream extends DurableObject<Env> {
   private lastCheckpointAt = Date.now();
   /** The live window's figures as last sent to sockets, to send a `window` frame only on a change. */
   private lastWindowKey = "";
-  private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
+  /** `dayEndsAt`: the location's next local midnight after the last publish, when its periods move on (null: none published). */
+  private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false, dayEndsAt: null as number | null };
   /** Commands issued but not yet handed to the commands hub: `seq` is the last command seq it took. */
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
 
@@ -124,6 +129,8 @@ export class LocationStream extends DurableObject<Env> {
     this.name = meta.find((m) => m.key === "location")?.value ?? meta.find((m) => m.key === "registered")?.value ?? null;
     this.fleet.registered = meta.some((m) => m.key === "fleet");
     const open = (this.open = new OpenLocation(this.ctx.storage.sql, Date.now()));
+    // Projections from before the calendar existed: refold the log once so its quarter buckets exist too.
+    if (open.calendar.needsRebuild()) this.rebuild();
     const forwarded = this.ctx.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'hub'").toArray()[0];
     this.hub.seq = forwarded ? Number(forwarded.value) : 0;
     this.hub.pending = open.actions.undeliveredAfter(this.hub.seq, 1).length > 0;
@@ -194,8 +201,55 @@ export class LocationStream extends DurableObject<Env> {
     return { location, head, lastEventAt: lastRecordedAt === null ? null : isoString(lastRecordedAt), window: this.reads.window(Date.now()) };
   }
 
-  hourly(from: number, to: number): HourSummary[] {
-    return this.reads.hourly(from, to);
+  /** Local hours (the location's time zone) covering [from, to); null ends: the 24 hours ending with the current one. */
+  hourly(from: number | null, to: number | null, openOnly = false): { timeZone: string; hours: LocalHour[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, hours: view.hourly(from, to, openOnly, Date.now()) };
+  }
+
+  settings(): { settings: LocationSettings; seq: number | null } {
+    const view = this.calendarView();
+    return { settings: view.settings, seq: view.seq };
+  }
+
+  /** Replaces the settings (validated by the worker): a `settings-set` entry, unless they equal those in force. */
+  setSettings(location: string, settings: LocationSettings): { settings: LocationSettings; seq: number | null } {
+    this.commit(location, { type: "set-settings", settings }, Date.now());
+    return this.settings();
+  }
+
+  daily(range: DayRange, openOnly: boolean): { timeZone: string; days: DailyRow[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, days: view.daily(range, openOnly, Date.now()) };
+  }
+
+  weekly(range: DayRange, openOnly: boolean): { timeZone: string; weeks: WeeklyRow[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, weeks: view.weekly(range, openOnly, Date.now()) };
+  }
+
+  heatmap(weeks: number, openOnly: boolean): { timeZone: string; from: string; to: string; cells: HeatmapCell[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, ...view.heatmap(weeks, openOnly, Date.now()) };
+  }
+
+  /** The UTC span of local days `range` and the zone, fixed once per export so its pages agree. */
+  exportSpan(range: DayRange): { from: number; to: number; timeZone: string } {
+    const view = this.calendarView();
+    return { ...view.span(range, Date.now()), timeZone: view.settings.timeZone };
+  }
+
+  /** One page of the export: see `exportPage` (durable-objects/location/export-page.ts). */
+  exportPage(span: { from: number; to: number }, after: number, limit: number): ExportPage {
+    return exportPage(this.open, span, after, limit);
+  }
+
+  /** The calendar of the location as it stands (the defaults and no data before its first write). */
+  private calendarView(): CalendarView {
+    const open = this.open;
+    if (!open) return new CalendarView(DEFAULT_SETTINGS, null, () => []);
+    const { settings, settingsSeq } = open.state.calendar;
+    return new CalendarView(settings, settingsSeq, (from, to) => open.calendar.quarters(open.state, from, to));
   }
 
   events(after: number, limit: number): EventsPage {
@@ -238,7 +292,7 @@ export class LocationStream extends DurableObject<Env> {
     const open = this.open;
     if (!open) return {};
     this.checkpoint(open, Date.now());
-    return { ...open.projections.dump(), ...open.actions.dump() };
+    return { ...open.projections.dump(), ...open.actions.dump(), ...open.calendar.dump() };
   }
 
   /**
@@ -300,6 +354,8 @@ export class LocationStream extends DurableObject<Env> {
     const now = Date.now();
     // A fresh instance does not know whether its last summary reached the fleet: send one.
     if (this.fleet.lastAt === 0) this.fleet.dirty = true;
+    // Local midnight: today's figures became yesterday's, so the ranking needs a fresh summary.
+    if (this.fleet.dayEndsAt !== null && now >= this.fleet.dayEndsAt) this.fleet.dirty = true;
     this.commit(this.name, { type: "tick" }, now);
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
@@ -389,7 +445,9 @@ export class LocationStream extends DurableObject<Env> {
     this.fleet.dirty = false;
     this.fleet.lastAt = now;
     try {
-      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount });
+      const calendar = this.open ? calendarSummary(this.open, now) : null;
+      this.fleet.dayEndsAt = calendar?.dayEndsAt ?? null;
+      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount, ...calendar?.fields });
       if (!this.fleet.registered) {
         const meter = new WriteMeter(this.ctx.storage.sql);
         meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('fleet', ?)", location);
@@ -458,6 +516,7 @@ export class LocationStream extends DurableObject<Env> {
     const live = nextLiveWindowChange(open.state, now);
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
+    if (this.fleet.dayEndsAt !== null) due.push(this.fleet.dayEndsAt);
     if (this.hub.pending) due.push(this.hub.retryAt);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set

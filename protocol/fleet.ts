@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { locationSummary } from "./read";
+import { calendarPeriods } from "./calendar";
 
 /**
  * The fleet view: one summary per location, pushed by the location to the
@@ -9,6 +10,10 @@ import { locationSummary } from "./read";
 export const fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
   alerts: z.number().int().nonnegative(),
+  /** The location's display name from its settings, if any. */
+  displayName: z.string().optional(),
+  /** Votes per period in the location's own calendar, for the ranking (absent from locations not yet upgraded). */
+  periods: calendarPeriods.optional(),
 });
 export type FleetSummary = z.infer<typeof fleetSummary>;
 

@@ -19,3 +19,5 @@ export * from "./issues";
 export * from "./device-message";
 export * from "./admin";
 export * from "./access";
+export * from "./settings";
+export * from "./calendar";

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, handleError } from "./errors";
+import { calendar } from "./routes/calendar";
 import { commands } from "./routes/commands";
+import { ranking } from "./routes/ranking";
 import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { securityHeaders } from "./middleware/security-headers";
@@ -27,8 +29,10 @@ export const app = new Hono<AppEnv>()
   })
   .route("/api/v1/ingest", ingest)
   .route("/api/v1/locations", locations)
+  .route("/api/v1/locations", calendar)
   .route("/api/v1/commands", commands)
   .route("/api/v1/fleet", fleet)
+  .route("/api/v1/ranking", ranking)
   .route("/api/v1/session", session)
   .all("/api/*", (c) => {
     throw new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, ["see the API reference in README.md"]);

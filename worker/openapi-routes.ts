@@ -11,7 +11,6 @@ import {
   hubFrame,
   eventsPage,
   healthResponse,
-  HOURLY_LIMITS,
   INGEST_LIMITS,
   ingestEvent,
   ingestResponse,
@@ -23,10 +22,10 @@ import {
   rulesBody,
   rulesResponse,
   statsResponse,
-  hourlyResponse,
   EVENTS_PAGE,
 } from "../protocol";
-import { eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
+import { eventsQuery, liveQuery, locationsQuery } from "./params";
+import { CALENDAR_API_ROUTES, HOURLY_ROUTE } from "./openapi-calendar";
 import { RULES_BODY_LIMIT } from "./routes/locations";
 
 /**
@@ -114,17 +113,7 @@ export const API_ROUTES: ApiRoute[] = [
     errors: { 426: "Not a WebSocket upgrade request" },
   },
   { method: "get", path: "/api/v1/locations/{location}", tag: "read", summary: "A location's head and live hourly score", description: NOT_FOUND_NOTE, auth: "viewer", params: location, response: locationResponse },
-  {
-    method: "get",
-    path: "/api/v1/locations/{location}/hourly",
-    tag: "read",
-    summary: "Hourly history",
-    description: `\`from\`/\`to\` (ISO 8601 or epoch ms) are widened to whole UTC hours; default: the ${HOURLY_LIMITS.defaultHours} hours ending with the current one; at most ${HOURLY_LIMITS.maxHours} hours.`,
-    auth: "viewer",
-    params: location,
-    query: hourlyQuery(0),
-    response: hourlyResponse,
-  },
+  HOURLY_ROUTE,
   {
     method: "get",
     path: "/api/v1/locations/{location}/events",
@@ -210,4 +199,5 @@ export const API_ROUTES: ApiRoute[] = [
     response: { status: 101, description: "Switching to the commands WebSocket", schema: hubFrame },
     errors: { 426: "Not a WebSocket upgrade request" },
   },
+  ...CALENDAR_API_ROUTES,
 ];

@@ -1,5 +1,6 @@
 import type { Rule } from "../../protocol/actions";
 import type { Readings } from "../../protocol/readings";
+import type { LocationSettings } from "../../protocol/settings";
 import type { Judgement } from "../rules";
 
 /**
@@ -20,8 +21,9 @@ export type RulesSetEntry = Base & { type: "rules-set"; rules: Rule[] };
 export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-cleared" };
 export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
 export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };
+export type SettingsSetEntry = Base & { type: "settings-set"; settings: LocationSettings };
 
-export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry;
+export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry | SettingsSetEntry;
 export type EntryType = Entry["type"];
 
 type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
@@ -36,7 +38,8 @@ export type Draft =
   | Unallocated<RulesSetEntry>
   | Unallocated<AlertEntry>
   | (Omit<Unallocated<CommandIssuedEntry>, "cause"> & { causeIndex: number | null })
-  | Unallocated<CommandDeliveredEntry>;
+  | Unallocated<CommandDeliveredEntry>
+  | Unallocated<SettingsSetEntry>;
 
 /** The kind part of a system entry's id (`~kind-seq`). */
 const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
@@ -45,6 +48,7 @@ const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
   "alert-cleared": "clear",
   "command-issued": "cmd",
   "command-delivered": "delivered",
+  "settings-set": "settings",
 };
 
 /**

@@ -9,6 +9,7 @@ import { windowStart } from "../../domain/time-buckets";
 import { hourlySeries, scoreWindowAt } from "../../domain/window";
 import { WriteMeter } from "../sql";
 import { ActionStore, type CommandState } from "./action-store";
+import { CalendarStore } from "./calendar-store";
 import { EventLog, toLogEvent } from "./event-log";
 import { ProjectionStore } from "./projection-store";
 
@@ -57,6 +58,7 @@ export class OpenLocation implements LocationReads {
   readonly log: EventLog;
   readonly projections: ProjectionStore;
   readonly actions: ActionStore;
+  readonly calendar: CalendarStore;
   state: LocationState;
   /** The seq the stored projection rows include. */
   checkpointedSeq = 0;
@@ -65,6 +67,7 @@ export class OpenLocation implements LocationReads {
     this.log = new EventLog(sql);
     this.projections = new ProjectionStore(sql);
     this.actions = new ActionStore(sql);
+    this.calendar = new CalendarStore(sql);
     this.state = this.load(now);
   }
 
@@ -72,11 +75,13 @@ export class OpenLocation implements LocationReads {
   private load(now: number): LocationState {
     const state = initialState();
     this.actions.loadInto(state);
+    this.calendar.loadInto(state);
     this.projections.loadRecent(state, windowStart(now, longestSpan(state.rules)));
     this.checkpointedSeq = this.projections.checkpointSeq();
     const { head, recordedAt } = this.log.head();
     const tail = readingsOf(this.log.entries(this.checkpointedSeq, head));
     this.projections.loadTouched(state, tail);
+    this.calendar.loadTouched(state, tail);
     for (const e of tail) evolve(state, e);
     state.head = head;
     state.lastRecordedAt = recordedAt;
@@ -118,7 +123,10 @@ export class OpenLocation implements LocationReads {
     if (entries.length === 0) return [];
     this.log.append(meter, entries);
     this.actions.record(meter, entries);
-    this.projections.loadTouched(this.state, readingsOf(entries));
+    this.calendar.record(meter, entries);
+    const readings = readingsOf(entries);
+    this.projections.loadTouched(this.state, readings);
+    this.calendar.loadTouched(this.state, readings);
     for (const e of entries) evolve(this.state, e);
     return entries;
   }
@@ -131,6 +139,7 @@ export class OpenLocation implements LocationReads {
   /** Writes the dirty projection rows. Call inside a transaction. */
   checkpoint(meter: WriteMeter, now: number): void {
     this.projections.checkpoint(meter, this.state, windowStart(now, longestSpan(this.state.rules)), now);
+    this.calendar.checkpoint(meter, this.state, now);
     this.checkpointedSeq = this.state.head;
   }
 
@@ -145,6 +154,7 @@ export class OpenLocation implements LocationReads {
       for (const e of log.all()) if (e.type !== "reading") yield e;
     })();
     this.actions.rebuild(meter, actions);
+    this.calendar.rebuild(meter, log.all());
   }
 
   window(now: number): ScoreWindow {

@@ -118,3 +118,26 @@ LOCATION_MIGRATIONS.push({
     ALTER TABLE events_by_device RENAME TO events;
   `,
 });
+
+LOCATION_MIGRATIONS.push({
+  version: 4,
+  description: "calendar: settings, quarter-hour buckets with votes by value",
+  // A location with a log from before this version has no quarters yet: the flag makes the object rebuild its
+  // projections from the log once, on load (durable-objects/location-stream.ts).
+  sql: `
+    CREATE TABLE settings (
+      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+      seq INTEGER NOT NULL,
+      body TEXT NOT NULL
+    );
+    CREATE TABLE quarters (
+      start INTEGER PRIMARY KEY,
+      votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+      temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+      humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+      happy INTEGER NOT NULL, neutral INTEGER NOT NULL, sad INTEGER NOT NULL,
+      devices TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) SELECT 'calendar-rebuild', '1' WHERE EXISTS (SELECT 1 FROM commits);
+  `,
+});

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, type ShareResponse, type AlertsResponse, type DevicesResponse, type HourlyLocalResponse, type LocationResponse, type LocationsResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { isoString } from "../../protocol/time";
 import type { AppEnv } from "../env";
@@ -8,7 +8,8 @@ import { makeShareKey } from "../credentials";
 import { readAccess, socketAccess } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { requireSecret } from "../secrets";
-import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
+import { localHourlyQuery } from "../calendar-params";
+import { encodeLocationsCursor, eventsQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
 import { fleetStub, locationStub } from "../stubs";
 
 export const RULES_BODY_LIMIT = 64 * 1024;
@@ -30,9 +31,9 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/hourly", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
-    const { from, to } = parseOr400(hourlyQuery(Date.now()), c.req.query(), "hourly query");
-    const hours = await locationStub(c.env, location).hourly(from, to);
-    return c.json({ hours } satisfies HourlyResponse);
+    const { from, to, openOnly } = parseOr400(localHourlyQuery, c.req.query(), "hourly query");
+    const { timeZone, hours } = await locationStub(c.env, location).hourly(from, to, openOnly);
+    return c.json({ location, timeZone, openOnly, hours } satisfies HourlyLocalResponse);
   })
   .get("/:location/events", read, async (c) => {
     const location = parseLocation(c.req.param("location"));

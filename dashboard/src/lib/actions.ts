@@ -46,6 +46,8 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
         title: "Rules changed",
         detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
       };
+    case "settings-set":
+      return { tone: "info", title: "Settings changed", detail: `${event.settings.timeZone}${event.settings.openingHours ? ", opening hours set" : ", always open"}` };
   }
 }
 

@@ -1,0 +1,78 @@
+import type { DailyRow, HeatmapCell, LocalHour, WeeklyRow } from "../../protocol/calendar";
+import type { LocationSettings } from "../../protocol/settings";
+import type { QuarterBucket } from "../../domain/calendar/quarters";
+import { dailySpan, heatmapCells, hourlySpan, localDay, localHours, dailyRows, weeklyDays, weeklyRows } from "../../domain/calendar/series";
+import { HOUR_MS, dateOfDay } from "../../domain/calendar/zone";
+import type { ReadingEntry } from "../../domain/location/entries";
+
+/** A day range as asked: day numbers, or null for the default span ending today. */
+export interface DayRange {
+  from: number | null;
+  to: number | null;
+}
+
+/** Default spans when a request names neither end. */
+export const CALENDAR_DEFAULTS = { hours: 24, days: 14, weeks: 8 } as const;
+
+/** A page of the export: the readings among log entries (after, after + limit] dated inside the range; `next` is the `after` of the next page (null at the head). */
+export interface ExportPage {
+  readings: ReadingEntry[];
+  next: number | null;
+}
+
+/**
+ * The calendar reads of one location: its settings and a way to get the
+ * quarter buckets of a span (stored overlaid by memory; none for a location
+ * nobody wrote to). The figures are the pure functions of domain/calendar.
+ */
+export class CalendarView {
+  constructor(
+    readonly settings: LocationSettings,
+    readonly seq: number | null,
+    private readonly quarters: (from: number, to: number) => QuarterBucket[],
+  ) {}
+
+  /** Local hours covering [from, to); one end alone: 24 hours from or to it; none: the 24 hours ending with the current local hour. */
+  hourly(from: number | null, to: number | null, openOnly: boolean, now: number): LocalHour[] {
+    const length = CALENDAR_DEFAULTS.hours * HOUR_MS;
+    const end = to ?? (from !== null ? from + length : hourlySpan(this.settings, now, now + 1).to);
+    const span = hourlySpan(this.settings, from ?? end - length, end);
+    return localHours(this.quarters(span.from, span.to), this.settings, span.from, span.to, openOnly);
+  }
+
+  /** Local days of `range` (one end given: the default length from it; none: ending today). */
+  days(range: DayRange, now: number): { from: number; to: number } {
+    const n = CALENDAR_DEFAULTS.days - 1;
+    const to = range.to ?? (range.from !== null ? range.from + n : localDay(this.settings, now));
+    return { from: range.from ?? to - n, to };
+  }
+
+  daily(range: DayRange, openOnly: boolean, now: number): DailyRow[] {
+    const { from, to } = this.days(range, now);
+    const span = dailySpan(this.settings, from, to);
+    return dailyRows(this.quarters(span.from, span.to), this.settings, from, to, openOnly);
+  }
+
+  weekly(range: DayRange, openOnly: boolean, now: number): WeeklyRow[] {
+    const n = CALENDAR_DEFAULTS.weeks * 7 - 1;
+    const to = range.to ?? (range.from !== null ? range.from + n : localDay(this.settings, now));
+    const from = range.from ?? to - n;
+    const days = weeklyDays(from, to);
+    const span = dailySpan(this.settings, days.from, days.to);
+    return weeklyRows(this.quarters(span.from, span.to), this.settings, from, to, openOnly);
+  }
+
+  /** The `weeks` × 7 local days ending today, as weekday × hour cells. */
+  heatmap(weeks: number, openOnly: boolean, now: number): { from: string; to: string; cells: HeatmapCell[] } {
+    const to = localDay(this.settings, now);
+    const from = to - weeks * 7 + 1;
+    const span = dailySpan(this.settings, from, to);
+    return { from: dateOfDay(from), to: dateOfDay(to), cells: heatmapCells(this.quarters(span.from, span.to), this.settings, from, to, openOnly) };
+  }
+
+  /** UTC span of local days `range` (for the export). */
+  span(range: DayRange, now: number): { from: number; to: number } {
+    const { from, to } = this.days(range, now);
+    return dailySpan(this.settings, from, to);
+  }
+}
