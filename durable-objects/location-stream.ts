@@ -16,7 +16,7 @@ import type { CommandState } from "./location/action-store";
 import { toLogEvent } from "./location/event-log";
 import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type LocationReads } from "./location/open-location";
 import { forwardCommands } from "./location/command-link";
-import { calendarSummary, publishSummary } from "./location/fleet-link";
+import { calendarFields, publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import {
   DEFAULT_MAX_SOCKETS,
@@ -103,8 +103,7 @@ export class LocationStream extends DurableObject<Env> {
   private lastCheckpointAt = Date.now();
   /** The live window's figures as last sent to sockets, to send a `window` frame only on a change. */
   private lastWindowKey = "";
-  /** `dayEndsAt`: the location's next local midnight after the last publish, when its periods move on (null: none published). */
-  private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false, dayEndsAt: null as number | null };
+  private readonly fleet = { dirty: false, lastAt: 0, retryAt: 0, failures: 0, registered: false };
   /** Commands issued but not yet handed to the commands hub: `seq` is the last command seq it took. */
   private readonly hub = { pending: false, seq: 0, retryAt: 0, failures: 0 };
 
@@ -354,8 +353,6 @@ export class LocationStream extends DurableObject<Env> {
     const now = Date.now();
     // A fresh instance does not know whether its last summary reached the fleet: send one.
     if (this.fleet.lastAt === 0) this.fleet.dirty = true;
-    // Local midnight: today's figures became yesterday's, so the ranking needs a fresh summary.
-    if (this.fleet.dayEndsAt !== null && now >= this.fleet.dayEndsAt) this.fleet.dirty = true;
     this.commit(this.name, { type: "tick" }, now);
     this.sendWindowIfChanged(now);
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
@@ -445,9 +442,7 @@ export class LocationStream extends DurableObject<Env> {
     this.fleet.dirty = false;
     this.fleet.lastAt = now;
     try {
-      const calendar = this.open ? calendarSummary(this.open, now) : null;
-      this.fleet.dayEndsAt = calendar?.dayEndsAt ?? null;
-      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount, ...calendar?.fields });
+      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount, ...(this.open && calendarFields(this.open, now)) });
       if (!this.fleet.registered) {
         const meter = new WriteMeter(this.ctx.storage.sql);
         meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('fleet', ?)", location);
@@ -516,7 +511,6 @@ export class LocationStream extends DurableObject<Env> {
     const live = nextLiveWindowChange(open.state, now);
     if (live !== null) due.push(live);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
-    if (this.fleet.dayEndsAt !== null) due.push(this.fleet.dayEndsAt);
     if (this.hub.pending) due.push(this.hub.retryAt);
     const next = due.length === 0 ? null : Math.max(now, Math.min(...due));
     // Setting an alarm is a storage write: only ever move it earlier. One set

@@ -100,22 +100,23 @@ export const CALENDAR_LIMITS = { maxDays: 366, maxWeeks: 53, maxHeatmapWeeks: 52
 export const periodTally = z.object({ votes: z.number().int().nonnegative(), voteSum: z.number().nonnegative() });
 export type PeriodTally = z.infer<typeof periodTally>;
 
+/** Local days a location reports to the fleet for the ranking: 30 and the 30 before them. */
+export const RANKING_DAYS = 60;
+
 /**
- * A location's periods in its own calendar as of local date `date`: today so
- * far and yesterday; the 7 and 30 local days ending today and the 7 and 30
- * before them. Pushed to the fleet object with the summary.
+ * A location's votes per local day in its own calendar, newest first:
+ * `days[0]` is local date `date` (its today when it published), `days[i]` the
+ * i-th day before, each `[votes, voteSum]`. Pushed to the fleet object with
+ * the summary. The fleet ranks from it at any later time: a location
+ * publishes within a second of every new event, so the days since `date`
+ * held no votes, and shifting by the days elapsed is exact.
  */
-export const calendarPeriods = z.object({
+export const calendarDays = z.object({
   date: isoDate,
   timeZone: z.string(),
-  today: periodTally,
-  yesterday: periodTally,
-  d7: periodTally,
-  prev7: periodTally,
-  d30: periodTally,
-  prev30: periodTally,
+  days: z.array(z.tuple([z.number().int().nonnegative(), z.number().nonnegative()])).max(RANKING_DAYS),
 });
-export type CalendarPeriods = z.infer<typeof calendarPeriods>;
+export type CalendarDays = z.infer<typeof calendarDays>;
 
 export const RANKING_PERIODS = ["today", "7d", "30d"] as const;
 export type RankingPeriod = (typeof RANKING_PERIODS)[number];

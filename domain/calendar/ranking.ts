@@ -1,54 +1,59 @@
-import { LOW_COUNT_VOTES, type CalendarPeriods, type PeriodTally, type RankingEntry, type RankingPeriod } from "../../protocol/calendar";
+import { LOW_COUNT_VOTES, type CalendarDays, type PeriodTally, type RankingEntry, type RankingPeriod } from "../../protocol/calendar";
 import type { FleetSummary } from "../../protocol/fleet";
 import { dateOfDay, dayNumber } from "./zone";
 import { localDay } from "./series";
 
-const score = (t: PeriodTally): number | null => (t.votes > 0 ? t.voteSum / t.votes : null);
-const EMPTY: PeriodTally = { votes: 0, voteSum: 0 };
+/** Days each period spans; the previous period is the same number of days before it. */
+const PERIOD_LENGTH: Record<RankingPeriod, number> = { today: 1, "7d": 7, "30d": 30 };
 
-/** A period's figures and the previous period's, from a location's published periods. */
-function pick(periods: CalendarPeriods, period: RankingPeriod): [PeriodTally, PeriodTally] {
-  if (period === "today") return [periods.today, periods.yesterday];
-  if (period === "7d") return [periods.d7, periods.prev7];
-  return [periods.d30, periods.prev30];
-}
+const scoreOf = (t: PeriodTally): number | null => (t.votes > 0 ? t.voteSum / t.votes : null);
 
 /**
- * Periods published on an earlier local date than `now`'s, moved on: a
- * location publishes at its midnight, but one that could not reach the fleet
- * yet would otherwise rank with yesterday's "today". One day late, today is
- * empty and yesterday was the published today; the multi-day periods and
- * anything later cannot be shifted exactly and keep their published `date`.
+ * A period and the one before it from a location's days, as of its local
+ * today at `now`. Days after the published `date` held no votes (a location
+ * publishes within a second of each event), so they count as empty.
  */
-export function currentPeriods(periods: CalendarPeriods, now: number): CalendarPeriods {
-  const today = localDay({ timeZone: periods.timeZone }, now);
-  const late = today - dayNumber(periods.date);
-  if (late !== 1) return periods;
-  return { ...periods, date: dateOfDay(today), today: EMPTY, yesterday: periods.today };
+export function periodTallies(calendar: CalendarDays, period: RankingPeriod, now: number): { today: string; current: PeriodTally; previous: PeriodTally } {
+  const today = localDay({ timeZone: calendar.timeZone }, now);
+  const elapsed = Math.max(0, today - dayNumber(calendar.date));
+  const length = PERIOD_LENGTH[period];
+  const sum = (fromBack: number, toBack: number): PeriodTally => {
+    const t = { votes: 0, voteSum: 0 };
+    for (let back = fromBack; back <= toBack; back++) {
+      const day = calendar.days[back - elapsed];
+      if (day) {
+        t.votes += day[0];
+        t.voteSum += day[1];
+      }
+    }
+    return t;
+  };
+  return { today: dateOfDay(today), current: sum(0, length - 1), previous: sum(length, 2 * length - 1) };
 }
 
 /**
  * The ranking: every location by score over `period` in its own calendar
- * (best first; locations without votes last, by name), with votes, the
- * previous period's score and the change, and a low-count flag.
+ * (best first, then by votes; locations without votes last, by name), with
+ * votes, the previous period's score and the change, and a low-count flag.
+ * A location that published no days (never voted) ranks empty in UTC.
  */
-export function rankLocations(summaries: readonly FleetSummary[], period: RankingPeriod, now: number): RankingEntry[] {
-  const rows = summaries.map((s) => {
-    const periods = s.periods ? currentPeriods(s.periods, now) : null;
-    const [current, previous] = periods ? pick(periods, period) : [EMPTY, EMPTY];
-    const now_ = score(current);
-    const before = score(previous);
+export function rankLocations(held: readonly { summary: FleetSummary; calendar: CalendarDays | null }[], period: RankingPeriod, now: number): RankingEntry[] {
+  const rows = held.map(({ summary, calendar }) => {
+    const cal = calendar ?? { date: dateOfDay(localDay({ timeZone: "UTC" }, now)), timeZone: "UTC", days: [] };
+    const { today, current, previous } = periodTallies(cal, period, now);
+    const score = scoreOf(current);
+    const previousScore = scoreOf(previous);
     return {
-      location: s.location,
-      displayName: s.displayName ?? null,
+      location: summary.location,
+      displayName: summary.displayName ?? null,
       votes: current.votes,
-      score: now_,
+      score,
       previousVotes: previous.votes,
-      previousScore: before,
-      change: now_ === null || before === null ? null : now_ - before,
+      previousScore,
+      change: score === null || previousScore === null ? null : score - previousScore,
       lowCount: current.votes < LOW_COUNT_VOTES,
-      date: periods?.date ?? dateOfDay(localDay({ timeZone: "UTC" }, now)),
-      timeZone: periods?.timeZone ?? "UTC",
+      date: today,
+      timeZone: cal.timeZone,
     };
   });
   rows.sort((a, b) => {

@@ -1,4 +1,4 @@
-import type { CalendarPeriods, DailyRow, HeatmapCell, LocalHour, PeriodTally, WeeklyRow } from "../../protocol/calendar";
+import type { DailyRow, HeatmapCell, LocalHour, PeriodTally, WeeklyRow } from "../../protocol/calendar";
 import { WEEKDAYS, clockMinutes, type LocationSettings } from "../../protocol/settings";
 import { isoString } from "../../protocol/time";
 import { addTally, addVoteCounts, emptyTally, emptyVoteCounts, summarize, type Tally, type VoteCounts } from "../tally";
@@ -7,7 +7,7 @@ import { DAY_MS, HOUR_MS, QUARTER_MS, dateOfDay, dayStartUtc, isoWeekName, local
 
 /**
  * The calendar's reads, pure: local hours, days, ISO weeks, the heatmap and
- * the ranking's periods, each summed from the UTC quarter buckets of the
+ * the ranking's days, each summed from the UTC quarter buckets of the
  * span. Each function walks every quarter of its span (empty ones too, for
  * lengths and opening hours) and takes the buckets it is given as the data:
  * the caller passes at least those of the span (`*Span` says which).
@@ -210,9 +210,6 @@ export function heatmapCells(buckets: Iterable<QuarterBucket>, settings: Locatio
   });
 }
 
-/** Local days the ranking's periods reach back: 30 and the 30 before them. */
-export const PERIOD_DAYS = 60;
-
 /** A quarter's votes alone: all the ranking reads (SQL reads two columns, not the device lists). */
 export interface QuarterVotes extends PeriodTally {
   start: number;
@@ -233,29 +230,4 @@ export function dayTallies(quarters: Iterable<QuarterVotes>, settings: LocationS
     }
   }
   return out;
-}
-
-/** The ranking's periods from PERIOD_DAYS day tallies ending today (see `dayTallies`). */
-export function periodsOf(days: readonly PeriodTally[], settings: LocationSettings, today: number): CalendarPeriods {
-  const sum = (fromBack: number, toBack: number): PeriodTally => {
-    const t = { votes: 0, voteSum: 0 };
-    for (let back = fromBack; back <= toBack; back++) {
-      const d = days[days.length - 1 - back];
-      if (d) {
-        t.votes += d.votes;
-        t.voteSum += d.voteSum;
-      }
-    }
-    return t;
-  };
-  return {
-    date: dateOfDay(today),
-    timeZone: settings.timeZone,
-    today: sum(0, 0),
-    yesterday: sum(1, 1),
-    d7: sum(0, 6),
-    prev7: sum(7, 13),
-    d30: sum(0, 29),
-    prev30: sum(30, 59),
-  };
 }

@@ -1,10 +1,11 @@
-import type { CalendarPeriods, PeriodTally } from "../../protocol/calendar";
+import { RANKING_DAYS, type CalendarDays, type PeriodTally } from "../../protocol/calendar";
 import { DEFAULT_SETTINGS, type LocationSettings } from "../../protocol/settings";
 import type { ReadingFact } from "../../domain/projections";
 import type { Entry } from "../../domain/location/entries";
 import type { LocationState } from "../../domain/location/state";
 import { emptyCalendar, foldQuarter, quarterKeys, quarterStart, type QuarterBucket } from "../../domain/calendar/quarters";
-import { PERIOD_DAYS, dailySpan, dayTallies, localDay, periodsOf, type QuarterVotes } from "../../domain/calendar/series";
+import { dailySpan, dayTallies, localDay, type QuarterVotes } from "../../domain/calendar/series";
+import { dateOfDay } from "../../domain/calendar/zone";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
 type QuarterRow = {
@@ -60,7 +61,7 @@ const encode = (q: QuarterBucket) => [
 interface PastDays {
   settingsSeq: number | null;
   today: number;
-  /** Local days today − PERIOD_DAYS + 1 … today − 1. */
+  /** Local days today − RANKING_DAYS + 1 … today − 1, oldest first. */
   tallies: PeriodTally[];
   /** First UTC instant of today: a fold before it makes these stale. */
   todayStart: number;
@@ -154,11 +155,12 @@ export class CalendarStore {
   }
 
   /**
-   * The ranking's periods at `now` in the location's calendar. Past days are
-   * read once per local day (and again only when settings change or a late
-   * reading lands before today); today is read on each call (≤ 96 quarters).
+   * Votes per local day for the ranking at `now`, newest first (see
+   * `calendarDays`). Past days are read once per local day (and again only
+   * when settings change or a late reading lands before today); today is
+   * read on each call (≤ 96 quarters, two columns).
    */
-  periods(state: LocationState, now: number): CalendarPeriods {
+  rankingDays(state: LocationState, now: number): CalendarDays {
     const { settings, settingsSeq } = state.calendar;
     const today = localDay(settings, now);
     const todaySpan = dailySpan(settings, today, today);
@@ -168,13 +170,16 @@ export class CalendarStore {
       this.pastDays.today !== today ||
       (state.calendar.earliestFold !== null && state.calendar.earliestFold < this.pastDays.todayStart);
     if (stale) {
-      const fromDay = today - PERIOD_DAYS + 1;
+      const fromDay = today - RANKING_DAYS + 1;
       const span = dailySpan(settings, fromDay, today - 1);
       this.pastDays = { settingsSeq, today, todayStart: todaySpan.from, tallies: dayTallies(this.votes(state, span.from, span.to), settings, fromDay, today - 1) };
     }
     state.calendar.earliestFold = null;
-    const todayTally = dayTallies(this.votes(state, todaySpan.from, todaySpan.to), settings, today, today);
-    return periodsOf([...this.pastDays!.tallies, ...todayTally], settings, today);
+    const [todayTally] = dayTallies(this.votes(state, todaySpan.from, todaySpan.to), settings, today, today);
+    const days = [todayTally!, ...[...this.pastDays!.tallies].reverse()].map((t): [number, number] => [t.votes, t.voteSum]);
+    // Trailing days without votes say nothing the fleet would not assume.
+    while (days.length > 0 && days.at(-1)![0] === 0) days.pop();
+    return { date: dateOfDay(today), timeZone: settings.timeZone, days };
   }
 
   /** Rows as stored, for comparing an incremental build with a rebuild (checkpoint first). */

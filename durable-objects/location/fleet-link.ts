@@ -1,6 +1,4 @@
-import type { FleetSummary } from "../../protocol";
-import { localDay } from "../../domain/calendar/series";
-import { dayStartUtc } from "../../domain/calendar/zone";
+import type { FleetPublication } from "../../protocol";
 import { fleetStub } from "../fleet";
 import type { OpenLocation } from "./open-location";
 
@@ -10,19 +8,12 @@ import type { OpenLocation } from "./open-location";
  * summary arriving late) is harmless; a rejection means it was not stored
  * and the caller should try again later.
  */
-export async function publishSummary(env: Env, summary: FleetSummary): Promise<void> {
+export async function publishSummary(env: Env, summary: FleetPublication): Promise<void> {
   await fleetStub(env).publish(summary);
 }
 
-/**
- * What the location adds to its summary for the ranking: its periods in its
- * own calendar and its display name; and its next local midnight, when the
- * periods move on and the summary must be published again.
- */
-export function calendarSummary(open: OpenLocation, now: number): { fields: Pick<FleetSummary, "periods" | "displayName">; dayEndsAt: number } {
+/** What the location adds to its summary: its display name and, for the ranking, its votes per local day. */
+export function calendarFields(open: OpenLocation, now: number): Pick<FleetPublication, "calendar" | "displayName"> {
   const { settings } = open.state.calendar;
-  return {
-    fields: { periods: open.calendar.periods(open.state, now), ...(settings.displayName !== undefined && { displayName: settings.displayName }) },
-    dayEndsAt: dayStartUtc(settings.timeZone, localDay(settings, now) + 1),
-  };
+  return { calendar: open.calendar.rankingDays(open.state, now), ...(settings.displayName !== undefined && { displayName: settings.displayName }) };
 }

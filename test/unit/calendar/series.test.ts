@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ReadingFact } from "../../../domain/projections";
 import { emptyCalendar, foldQuarter, type QuarterBucket } from "../../../domain/calendar/quarters";
-import { dailyRows, dayTallies, heatmapCells, hourlySpan, localHours, periodsOf, weeklyRows } from "../../../domain/calendar/series";
+import { dailyRows, dayTallies, heatmapCells, hourlySpan, localHours, weeklyRows } from "../../../domain/calendar/series";
+import { periodTallies, rankLocations } from "../../../domain/calendar/ranking";
 import { dayNumber } from "../../../domain/calendar/zone";
 import type { LocationSettings } from "../../../protocol/settings";
 
@@ -127,23 +128,48 @@ describe("heatmapCells", () => {
   });
 });
 
-describe("periods", () => {
-  it("today, yesterday, 7 and 30 days and the periods before them", () => {
-    const s = zone("UTC");
-    const today = dayNumber("2026-12-03");
-    const facts = [vote("2026-12-03T01:00:00Z", 1), vote("2026-12-02T01:00:00Z", 0), vote("2026-11-26T01:00:00Z", 0.5), vote("2026-10-10T01:00:00Z", 1)];
-    const q = quarters(facts).map((b) => ({ start: b.start, votes: b.tally.votes, voteSum: b.tally.voteSum }));
-    const p = periodsOf(dayTallies(q, s, today - 59, today), s, today);
-    expect(p).toEqual({
-      date: "2026-12-03",
-      timeZone: "UTC",
-      today: { votes: 1, voteSum: 1 },
-      yesterday: { votes: 1, voteSum: 0 },
-      d7: { votes: 2, voteSum: 1 },
-      prev7: { votes: 1, voteSum: 0.5 },
-      d30: { votes: 3, voteSum: 1.5 },
-      prev30: { votes: 1, voteSum: 1 },
-    });
+describe("dayTallies and the ranking's periods", () => {
+  const s = zone("UTC");
+  const today = dayNumber("2026-12-03");
+  const facts = [vote("2026-12-03T01:00:00Z", 1), vote("2026-12-02T01:00:00Z", 0), vote("2026-11-26T01:00:00Z", 0.5), vote("2026-10-10T01:00:00Z", 1)];
+  const q = quarters(facts).map((b) => ({ start: b.start, votes: b.tally.votes, voteSum: b.tally.voteSum }));
+  const tallies = dayTallies(q, s, today - 59, today);
+  // Newest first, as a location publishes them.
+  const calendar = { date: "2026-12-03", timeZone: "UTC", days: [...tallies].reverse().map((t): [number, number] => [t.votes, t.voteSum]) };
+
+  it("today, 7 and 30 days and the periods before them, on the day published", () => {
+    const now = Date.parse("2026-12-03T18:00:00Z");
+    expect(periodTallies(calendar, "today", now)).toEqual({ today: "2026-12-03", current: { votes: 1, voteSum: 1 }, previous: { votes: 1, voteSum: 0 } });
+    expect(periodTallies(calendar, "7d", now)).toMatchObject({ current: { votes: 2, voteSum: 1 }, previous: { votes: 1, voteSum: 0.5 } });
+    expect(periodTallies(calendar, "30d", now)).toMatchObject({ current: { votes: 3, voteSum: 1.5 }, previous: { votes: 1, voteSum: 1 } });
+  });
+
+  it("days later, the published days shift back: exact, since a silent location had no votes since", () => {
+    const now = Date.parse("2026-12-04T00:30:00Z");
+    expect(periodTallies(calendar, "today", now)).toEqual({ today: "2026-12-04", current: { votes: 0, voteSum: 0 }, previous: { votes: 1, voteSum: 1 } });
+    expect(periodTallies(calendar, "7d", Date.parse("2026-12-09T12:00:00Z")).current).toEqual({ votes: 1, voteSum: 1 });
+  });
+
+  it("ranks by score, then votes; no votes last; low counts flagged", () => {
+    const now = Date.parse("2026-12-03T18:00:00Z");
+    const summary = (location: string) => ({ location, head: 1, lastEventAt: null, window: { from: "2026-12-03T17:00:00.000Z", to: "2026-12-03T18:00:00.000Z", votes: 0, score: null, devices: 0, temperature: null, humidity: null }, alerts: 0 });
+    const days = (votes: number, voteSum: number) => ({ date: "2026-12-03", timeZone: "UTC", days: [[votes, voteSum] as [number, number]] });
+    const ranked = rankLocations(
+      [
+        { summary: summary("quiet"), calendar: null },
+        { summary: summary("half"), calendar: days(30, 15) },
+        { summary: { ...summary("best"), displayName: "Best" }, calendar: days(2, 2) },
+        { summary: summary("half-few"), calendar: days(4, 2) },
+      ],
+      "today",
+      now,
+    );
+    expect(ranked.map((r) => [r.rank, r.location, r.displayName, r.votes, r.score, r.lowCount])).toEqual([
+      [1, "best", "Best", 2, 1, true],
+      [2, "half", null, 30, 0.5, false],
+      [3, "half-few", null, 4, 0.5, true],
+      [4, "quiet", null, 0, null, true],
+    ]);
   });
 });
 
