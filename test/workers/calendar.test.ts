@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import {
   dailyResponse,
@@ -254,5 +255,24 @@ describe("ranking", () => {
     const week = await parsed(await api("/api/v1/ranking?period=7d"), rankingResponse);
     expect(week.period).toBe("7d");
     await expectError(await api("/api/v1/ranking?period=year"), 400, "invalid ranking query", ["period: must be today, 7d or 30d"]);
+  });
+});
+
+describe("projections from before the calendar", () => {
+  it("a location whose log predates the quarter buckets rebuilds them from the log once, on load", async () => {
+    const location = "calendar-upgrade";
+    await ingestOk([reading(location, { occurredAt: "2026-12-02T10:00:00Z", vote: 1 }), reading(location, { occurredAt: "2026-12-02T11:00:00Z", vote: 0 })]);
+    const stub = env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
+    const before = await stub.projectionRows();
+    // What migration 4 leaves for a location that had a log: no quarters, and the flag.
+    await runInDurableObject(stub, (_, state) => {
+      state.storage.sql.exec("DELETE FROM quarters");
+      state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('calendar-rebuild', '1')");
+    });
+    await evictDurableObject(stub);
+    const { days } = await parsed(await api(locationPath(location, "/daily?from=2026-12-02&to=2026-12-02")), dailyResponse);
+    expect(days.map((d) => [d.votes, d.score])).toEqual([[2, 0.5]]);
+    expect(await stub.projectionRows()).toEqual(before);
+    expect(await runInDurableObject(stub, (_, state) => state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'calendar-rebuild'").toArray().length)).toBe(0);
   });
 });
