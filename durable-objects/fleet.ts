@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CLOSE, fleetFrameTexts, fleetPublication, supersedes, type FleetPublication, type FleetSummary } from "../protocol";
-import type { CalendarDays, RankingEntry, RankingPeriod } from "../protocol/calendar";
+import type { CalendarDays } from "../protocol/calendar-days";
+import type { RankingEntry, RankingPeriod } from "../protocol/ranking";
 import { rankLocations } from "../domain/calendar/ranking";
 import { migrate, type Migration } from "./migrations";
 import { answerClose, closeAfterError, enablePingAutoResponse } from "./location/live-sockets";

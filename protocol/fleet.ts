@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { locationSummary } from "./read";
-import { calendarDays } from "./calendar";
+import { calendarDays } from "./calendar-days";
 
 /**
  * The fleet view: one summary per location, pushed by the location to the

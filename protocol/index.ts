@@ -21,3 +21,5 @@ export * from "./admin";
 export * from "./access";
 export * from "./settings";
 export * from "./calendar";
+export * from "./calendar-days";
+export * from "./ranking";

@@ -1,4 +1,6 @@
-import { LOW_COUNT_VOTES, type CalendarDays, type PeriodTally, type RankingEntry, type RankingPeriod } from "../../protocol/calendar";
+import type { PeriodTally } from "../../protocol/calendar";
+import type { CalendarDays } from "../../protocol/calendar-days";
+import { LOW_COUNT_VOTES, type RankingEntry, type RankingPeriod } from "../../protocol/ranking";
 import type { FleetSummary } from "../../protocol/fleet";
 import { dateOfDay, dayNumber } from "./zone";
 import { localDay } from "./series";

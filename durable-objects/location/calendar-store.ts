@@ -1,4 +1,5 @@
-import { RANKING_DAYS, type CalendarDays, type PeriodTally } from "../../protocol/calendar";
+import type { PeriodTally } from "../../protocol/calendar";
+import { RANKING_DAYS, type CalendarDays } from "../../protocol/calendar-days";
 import { DEFAULT_SETTINGS, type LocationSettings } from "../../protocol/settings";
 import type { ReadingFact } from "../../domain/projections";
 import type { Entry } from "../../domain/location/entries";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { RankingResponse } from "../../protocol/calendar";
+import type { RankingResponse } from "../../protocol/ranking";
 import { rankingQuery } from "../calendar-params";
 import type { AppEnv } from "../env";
 import { readAccess } from "../guards";

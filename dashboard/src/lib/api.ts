@@ -12,7 +12,7 @@ export const locationPath = (location: string): string => `${API}/${encodeURICom
 
 export class ApiError extends Error {}
 
-async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+export async function getJson<S extends z.ZodType>(path: string, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
   const response = await fetch(path, { signal, headers: { accept: "application/json", ...readHeaders() } });
   if (response.status === 401) noteUnauthorized();
   if (!response.ok) throw new ApiError(`${path}: HTTP ${response.status}`);
