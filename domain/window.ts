@@ -1,8 +1,8 @@
-import type { HourSummary, ScoreWindow } from "../protocol";
+import type { ScoreWindow } from "../protocol";
 import { isoString } from "../protocol/time";
-import type { HourBucket, MinuteBucket } from "./projections";
+import type { MinuteBucket } from "./projections";
 import { addTally, emptyTally, summarize } from "./tally";
-import { HOUR_MS, windowStart } from "./time-buckets";
+import { windowStart } from "./time-buckets";
 
 /**
  * The live hourly score at `now` from the minute buckets that start at or
@@ -21,17 +21,3 @@ export function scoreWindowAt(minutes: Iterable<MinuteBucket>, now: number): Sco
   return { from: isoString(from), to: isoString(now), ...summarize(tally, devices.size) };
 }
 
-/** One row per calendar hour in [from, to), empty hours included, oldest first. */
-export function hourlySeries(hours: Iterable<HourBucket>, from: number, to: number): HourSummary[] {
-  const byStart = new Map<number, HourBucket>();
-  for (const h of hours) byStart.set(h.start, h);
-  const series: HourSummary[] = [];
-  for (let start = from; start < to; start += HOUR_MS) {
-    const bucket = byStart.get(start);
-    series.push({
-      hour: isoString(start),
-      ...summarize(bucket?.tally ?? emptyTally(), bucket?.devices.size ?? 0),
-    });
-  }
-  return series;
-}

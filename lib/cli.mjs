@@ -20,7 +20,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-6HSMH7W5.mjs";
+} from "./chunks/chunk-TBXOY6LK.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -169,6 +169,8 @@ function eventLine(e) {
       return `${head}  ${e.deviceId}  ${JSON.stringify(e.payload)} (rule ${e.ruleId ?? "-"})`;
     case "command-delivered":
       return `${head}  ${e.deviceId}  ${e.commandId}`;
+    case "settings-set":
+      return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
   }
 }
 

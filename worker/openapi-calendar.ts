@@ -6,14 +6,14 @@ import { SETTINGS_BODY_LIMIT } from "./routes/calendar";
 /** The calendar's entries of the API reference (worker/openapi-routes.ts lists them with the others). */
 
 const location = { location: locationName };
-const LOCAL = "Days and hours are the location's own (its settings' `timeZone`, UTC until set); `openOnly=true` counts only the quarter hours inside its opening hours.";
+/** Said once, in the tag's description (worker/openapi.ts): days and hours are the location's own, `openOnly` counts open quarter hours only. */
 
 export const HOURLY_ROUTE: ApiRoute = {
   method: "get",
   path: "/api/v1/locations/{location}/hourly",
   tag: "read",
   summary: "Hourly history in the location's local hours",
-  description: `\`from\`/\`to\` (ISO 8601 or epoch ms) are widened to whole local hours (Asia/Kolkata's start at :30 UTC); one alone: the 24 hours from or to it; neither: the ${HOURLY_LIMITS.defaultHours} hours ending with the current one; at most ${HOURLY_LIMITS.maxHours} hours. \`hour\` is each hour's first UTC instant, \`local\` the same on the location's clock; at a DST change the repeated hour is two rows and the skipped one none. With \`openOnly\`, wholly closed hours are left out. ${LOCAL}`,
+  description: `Widened to whole local hours; default the ${HOURLY_LIMITS.defaultHours} ending now, at most ${HOURLY_LIMITS.maxHours}. A DST change repeats or skips rows.`,
   auth: "viewer",
   params: location,
   query: localHourlyQuery,
@@ -27,8 +27,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/locations/{location}/settings",
     tag: "calendar",
     summary: "Set the location's time zone, opening hours, display name and digest time",
-    description:
-      "A `settings-set` entry in the log (none when equal to the settings in force). `timeZone` an IANA name; `openingHours` weekday (`mon`…`sun`) → `[[\"HH:MM\",\"HH:MM\"],…]` on quarter hours, each span opening before it closes (`24:00` ends at midnight), none overlapping; a weekday left out is closed, `openingHours` left out means always open. `digestAt` the local time of the daily digest. Bad settings: 400 with every reason, nothing changed.",
+    description: "Spans on quarter hours, no overlaps; a weekday left out is closed; no `openingHours`: always open.",
     auth: "admin",
     params: location,
     body: settingsBody,
@@ -40,7 +39,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/locations/{location}/daily",
     tag: "calendar",
     summary: "Local calendar days",
-    description: `\`from\`/\`to\` local dates (YYYY-MM-DD, inclusive), at most ${CALENDAR_LIMITS.maxDays} days; one alone: ${CALENDAR_LIMITS.defaultDays} days from or to it; neither: the ${CALENDAR_LIMITS.defaultDays} days ending today. A DST day has 23 or 25 \`hours\` and counts exactly its events. ${LOCAL}`,
+    description: `Local dates, inclusive, at most ${CALENDAR_LIMITS.maxDays} days (default ${CALENDAR_LIMITS.defaultDays} ending today).`,
     auth: "viewer",
     params: location,
     query: dailyQuery,
@@ -51,7 +50,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/locations/{location}/weekly",
     tag: "calendar",
     summary: "ISO weeks (Monday to Sunday, local)",
-    description: `The weeks holding the local dates \`from\` … \`to\`, at most ${CALENDAR_LIMITS.maxWeeks}; default: the ${CALENDAR_LIMITS.defaultWeeks} weeks ending with this one. ${LOCAL}`,
+    description: `At most ${CALENDAR_LIMITS.maxWeeks} weeks (default ${CALENDAR_LIMITS.defaultWeeks} ending this one).`,
     auth: "viewer",
     params: location,
     query: weeklyQuery,
@@ -62,7 +61,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/locations/{location}/heatmap",
     tag: "calendar",
     summary: "Weekday × local hour: votes and score",
-    description: `168 cells (Monday 00 first) over the \`weeks\` × 7 local days ending today (1–${CALENDAR_LIMITS.maxHeatmapWeeks}, default ${CALENDAR_LIMITS.defaultHeatmapWeeks}). ${LOCAL}`,
+    description: `168 cells over the \`weeks\` (1–${CALENDAR_LIMITS.maxHeatmapWeeks}) ending today.`,
     auth: "viewer",
     params: location,
     query: heatmapQuery,
@@ -73,7 +72,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/locations/{location}/export",
     tag: "calendar",
     summary: "The raw readings of local days, streamed as CSV or NDJSON",
-    description: `Readings dated in the local days \`from\` … \`to\` (as \`daily\`, at most ${CALENDAR_LIMITS.maxDays} days), in log order, streamed a log page at a time. Numbers as the dashboard's CSV writes them (12 significant digits); CSV temperatures in \`unit\` (C default, or F), NDJSON in °C. Each row has the UTC and the local time.`,
+    description: "Streamed; numbers as the dashboard's CSV; CSV temperatures in `unit`, NDJSON in °C.",
     auth: "viewer",
     params: location,
     query: exportQuery,
@@ -84,7 +83,7 @@ export const CALENDAR_API_ROUTES: ApiRoute[] = [
     path: "/api/v1/ranking",
     tag: "calendar",
     summary: "Locations ranked by score over a period of their own calendar",
-    description: `\`period\`: today (so far), 7d or 30d (local days ending today), with the previous period's score and the change; \`lowCount\` under ${LOW_COUNT_VOTES} votes. One call to the fleet object, which holds the figures each location pushes with its summary.`,
+    description: `Previous period's score and the change; \`lowCount\` under ${LOW_COUNT_VOTES} votes. One call to the fleet object.`,
     auth: "viewer",
     query: rankingQuery,
     response: rankingResponse,

@@ -1,4 +1,4 @@
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
+import type { ActiveAlert, EventsPage, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
 import { DEFAULT_RULES } from "../../protocol";
 import type { DeviceState, ReadingFact } from "../../domain/projections";
 import { decide, type LocationInput } from "../../domain/location/decide";
@@ -6,7 +6,7 @@ import { allocate, type Entry, type ReadingEntry } from "../../domain/location/e
 import { evolve, initialState, type LocationState } from "../../domain/location/state";
 import { longestSpan } from "../../domain/rules";
 import { windowStart } from "../../domain/time-buckets";
-import { hourlySeries, scoreWindowAt } from "../../domain/window";
+import { scoreWindowAt } from "../../domain/window";
 import { WriteMeter } from "../sql";
 import { ActionStore, type CommandState } from "./action-store";
 import { CalendarStore } from "./calendar-store";
@@ -19,7 +19,6 @@ export interface LocationReads {
   readonly lastRecordedAt: number | null;
   readonly alertCount: number;
   window(now: number): ScoreWindow;
-  hourly(from: number, to: number): HourSummary[];
   events(after: number, limit: number): EventsPage;
   recent(n: number): LogEvent[];
   devices(): DeviceState[];
@@ -33,7 +32,6 @@ export const EMPTY_LOCATION: LocationReads = {
   lastRecordedAt: null,
   alertCount: 0,
   window: (now) => scoreWindowAt([], now),
-  hourly: (from, to) => hourlySeries([], from, to),
   events: () => ({ events: [], next: null }),
   recent: () => [],
   devices: () => [],
@@ -159,10 +157,6 @@ export class OpenLocation implements LocationReads {
 
   window(now: number): ScoreWindow {
     return scoreWindowAt(this.state.projections.minutes.values(), now);
-  }
-
-  hourly(from: number, to: number): HourSummary[] {
-    return this.projections.hourly(this.state, from, to);
   }
 
   events(after: number, limit: number): EventsPage {

@@ -1,9 +1,7 @@
-import type { HourSummary } from "../../protocol";
 import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
 import { emptyDirty, type LocationState } from "../../domain/location/state";
 import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
 import { hourStart } from "../../domain/time-buckets";
-import { hourlySeries } from "../../domain/window";
 import { PROJECTION_TABLES } from "./schema";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
@@ -158,16 +156,6 @@ export class ProjectionStore {
     insertRows(meter, "hours", BUCKET_FIELDS, [...set.hours.values()].map(hourRow), upsert(BUCKET_FIELDS));
     insertRows(meter, "devices", DEVICE_FIELDS, [...set.devices.values()].map(deviceRow), upsert(DEVICE_FIELDS));
     meter.run("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(head));
-  }
-
-  /** Hours in [from, to): stored rows, overlaid by the newer ones in memory. */
-  hourly(state: LocationState, from: number, to: number): HourSummary[] {
-    const byStart = new Map<number, HourBucket>();
-    for (const r of this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM hours WHERE start >= ? AND start < ?`, from, to)) {
-      byStart.set(r.start, decodeHour(r));
-    }
-    for (const [start, h] of state.projections.hours) if (start >= from && start < to) byStart.set(start, h);
-    return hourlySeries(byStart.values(), from, to);
   }
 
   /** Every device: stored rows, overlaid by the newer ones in memory. */

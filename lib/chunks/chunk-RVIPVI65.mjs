@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-6HSMH7W5.mjs";
+} from "./chunk-TBXOY6LK.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -333,207 +333,370 @@ var bridgeFrame = z7.discriminatedUnion("type", [resumeFrame, deliveredFrame], {
 });
 
 // protocol/events.ts
+import { z as z9 } from "zod";
+
+// protocol/settings.ts
 import { z as z8 } from "zod";
+var WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+var clock = (name, allow24) => z8.string({ error: `${name} must be a string "HH:MM"` }).regex(/^\d{2}:\d{2}$/, { error: `${name} must be "HH:MM" (24-hour clock)`, abort: true }).refine((s) => {
+  const [h, m] = s.split(":").map(Number);
+  return m < 60 && (h < 24 || allow24 && h === 24 && m === 0);
+}, { error: `${name} must be a time from 00:00 to ${allow24 ? "24:00" : "23:59"}`, abort: true }).refine((s) => Number(s.slice(3)) % 15 === 0, `${name} must be on a quarter hour (:00, :15, :30 or :45)`);
+var clockMinutes = (s) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+var openSpan = z8.tuple([clock("opening time", false), clock("closing time", true)], { error: 'a span is ["HH:MM", "HH:MM"]' });
+var daySpans = z8.array(openSpan).max(12, "at most 12 spans a day").superRefine((spans, ctx) => {
+  spans.forEach(([start, end], i) => {
+    if (clockMinutes(start) >= clockMinutes(end)) ctx.addIssue({ code: "custom", path: [i], message: `${start}\u2013${end} is reversed or empty: the opening time must be before the closing time (split spans past midnight over two days)` });
+  });
+  const sorted = spans.map(([s, e], i) => ({ s: clockMinutes(s), e: clockMinutes(e), i, text: `${s}\u2013${e}` })).filter((x) => x.s < x.e).sort((a, b) => a.s - b.s);
+  for (let k = 1; k < sorted.length; k++) {
+    const prev = sorted[k - 1];
+    const cur = sorted[k];
+    if (cur.s < prev.e) ctx.addIssue({ code: "custom", path: [cur.i], message: `${cur.text} overlaps ${prev.text}` });
+  }
+});
+var openingHours = z8.strictObject(
+  Object.fromEntries(WEEKDAYS.map((d) => [d, daySpans.optional()])),
+  { error: (issue) => issue.code === "unrecognized_keys" ? `unknown weekday ${issue.keys.map((k) => `"${k}"`).join(", ")}: use ${WEEKDAYS.join(", ")}` : "openingHours must be an object of weekdays" }
+);
+function isKnownZone(zone) {
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+var timeZone = z8.string({ error: "timeZone must be a string (an IANA name such as Europe/London)" }).max(64, "timeZone must be at most 64 characters").refine(isKnownZone, { error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}: use an IANA name such as Europe/London or America/New_York` });
+var settingsBody = z8.strictObject(
+  {
+    timeZone,
+    openingHours: openingHours.optional(),
+    displayName: z8.string().trim().min(1, "displayName must not be empty").max(80, "displayName must be at most 80 characters").optional(),
+    /** Local time the daily digest goes out (the notifications read it). */
+    digestAt: clock("digestAt", false).optional()
+  },
+  { error: (issue) => issue.code === "unrecognized_keys" ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(", ")}` : "the body must be a JSON object" }
+);
+var settingsResponse = z8.object({
+  location: locationName,
+  settings: settingsBody,
+  seq: z8.number().int().positive().nullable()
+});
+
+// protocol/events.ts
 var logEntry = {
   /** Per-location sequence number: 1, 2, 3… with no gaps. */
-  seq: z8.number().int().positive(),
+  seq: z9.number().int().positive(),
   id: logEventId,
   /** ISO 8601: when it happened (device clock for readings). */
-  occurredAt: z8.iso.datetime(),
+  occurredAt: z9.iso.datetime(),
   /** ISO 8601: when the location's object committed it. */
-  recordedAt: z8.iso.datetime()
+  recordedAt: z9.iso.datetime()
 };
-var readingEvent = z8.object({
+var readingEvent = z9.object({
   ...logEntry,
-  type: z8.literal("reading"),
+  type: z9.literal("reading"),
   deviceId,
   vote: vote.optional(),
   temperature: temperature.optional(),
   humidity: humidity.optional(),
   properties: properties.optional()
 });
-var rulesSetEvent = z8.object({
+var rulesSetEvent = z9.object({
   ...logEntry,
-  type: z8.literal("rules-set"),
-  rules: z8.array(rule)
+  type: z9.literal("rules-set"),
+  rules: z9.array(rule)
 });
 var judgement = {
   ruleId,
   deviceId,
   metric: ruleMetric,
   op: ruleOperator,
-  threshold: z8.number(),
+  threshold: z9.number(),
   /** The metric's value over the device's window (null when no samples remain). */
-  value: z8.number().nullable(),
-  samples: z8.number().int().nonnegative()
+  value: z9.number().nullable(),
+  samples: z9.number().int().nonnegative()
 };
-var alertRaisedEvent = z8.object({ ...logEntry, type: z8.literal("alert-raised"), ...judgement });
-var alertClearedEvent = z8.object({ ...logEntry, type: z8.literal("alert-cleared"), ...judgement });
-var commandIssuedEvent = z8.object({
+var alertRaisedEvent = z9.object({ ...logEntry, type: z9.literal("alert-raised"), ...judgement });
+var alertClearedEvent = z9.object({ ...logEntry, type: z9.literal("alert-cleared"), ...judgement });
+var commandIssuedEvent = z9.object({
   ...logEntry,
-  type: z8.literal("command-issued"),
+  type: z9.literal("command-issued"),
   deviceId,
   payload: commandPayload,
   ruleId: ruleId.nullable(),
   /** Id of the alert event that caused it. */
   cause: systemEventId.nullable()
 });
-var commandDeliveredEvent = z8.object({
+var commandDeliveredEvent = z9.object({
   ...logEntry,
-  type: z8.literal("command-delivered"),
+  type: z9.literal("command-delivered"),
   deviceId,
   commandId: systemEventId
 });
-var logEvent = z8.discriminatedUnion("type", [
+var settingsSetEvent = z9.object({
+  ...logEntry,
+  type: z9.literal("settings-set"),
+  settings: settingsBody
+});
+var logEvent = z9.discriminatedUnion("type", [
   readingEvent,
   rulesSetEvent,
   alertRaisedEvent,
   alertClearedEvent,
   commandIssuedEvent,
-  commandDeliveredEvent
+  commandDeliveredEvent,
+  settingsSetEvent
 ]);
-var eventsPage = z8.object({
-  events: z8.array(logEvent),
+var eventsPage = z9.object({
+  events: z9.array(logEvent),
   /** The `after` to ask for the next page, or null when this page reached the head. */
-  next: z8.number().int().nonnegative().nullable()
+  next: z9.number().int().nonnegative().nullable()
 });
 var EVENTS_PAGE = { defaultLimit: 100, maxLimit: 1e3 };
 
 // protocol/read.ts
-import { z as z9 } from "zod";
+import { z as z10 } from "zod";
 var WINDOW_MS = 60 * 6e4;
 var aggregate = {
-  votes: z9.number().int().nonnegative(),
+  votes: z10.number().int().nonnegative(),
   /** sum(vote) / count(votes), unrounded; null with no votes. */
-  score: z9.number().min(0).max(1).nullable(),
+  score: z10.number().min(0).max(1).nullable(),
   /** Distinct devices with any event in the span. */
-  devices: z9.number().int().nonnegative(),
+  devices: z10.number().int().nonnegative(),
   /** Mean of the readings in the span; null with none. */
-  temperature: z9.number().nullable(),
-  humidity: z9.number().nullable()
+  temperature: z10.number().nullable(),
+  humidity: z10.number().nullable()
 };
-var scoreWindow = z9.object({
-  from: z9.iso.datetime(),
-  to: z9.iso.datetime(),
+var scoreWindow = z10.object({
+  from: z10.iso.datetime(),
+  to: z10.iso.datetime(),
   ...aggregate
 });
-var hourSummary = z9.object({ hour: z9.iso.datetime(), ...aggregate });
-var hourlyResponse = z9.object({ hours: z9.array(hourSummary) });
+var hourSummary = z10.object({ hour: z10.iso.datetime(), ...aggregate });
+var hourlyResponse = z10.object({ hours: z10.array(hourSummary) });
 var HOURLY_LIMITS = { defaultHours: 24, maxHours: 31 * 24 };
-var locationSummary = z9.object({
+var locationSummary = z10.object({
   location: locationName,
   /** Newest seq of the location's log; 0 when empty. */
-  head: z9.number().int().nonnegative(),
+  head: z10.number().int().nonnegative(),
   /** recordedAt of the newest event; null when empty. */
-  lastEventAt: z9.iso.datetime().nullable(),
+  lastEventAt: z10.iso.datetime().nullable(),
   window: scoreWindow
 });
-var locationResponse = z9.object({
+var locationResponse = z10.object({
   location: locationName,
-  head: z9.number().int().nonnegative(),
+  head: z10.number().int().nonnegative(),
   window: scoreWindow
 });
-var deviceSummary = z9.object({
+var deviceSummary = z10.object({
   deviceId,
-  lastSeenAt: z9.iso.datetime(),
+  lastSeenAt: z10.iso.datetime(),
   vote: vote.nullable(),
-  temperature: z9.number().nullable(),
-  humidity: z9.number().nullable()
+  temperature: z10.number().nullable(),
+  humidity: z10.number().nullable()
 });
-var devicesResponse = z9.object({ devices: z9.array(deviceSummary) });
+var devicesResponse = z10.object({ devices: z10.array(deviceSummary) });
 
 // protocol/live.ts
-import { z as z10 } from "zod";
+import { z as z11 } from "zod";
 var MAX_FRAME_CHARS = 320 * 1024;
 var PING = "ping";
 var PONG = "pong";
-var snapshotFrame = z10.object({
-  type: z10.literal("snapshot"),
+var snapshotFrame = z11.object({
+  type: z11.literal("snapshot"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
+  head: z11.number().int().nonnegative(),
   window: scoreWindow,
-  recent: z10.array(logEvent)
+  recent: z11.array(logEvent)
 });
-var eventsFrame = z10.object({
-  type: z10.literal("events"),
+var eventsFrame = z11.object({
+  type: z11.literal("events"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
-  events: z10.array(logEvent),
+  head: z11.number().int().nonnegative(),
+  events: z11.array(logEvent),
   window: scoreWindow
 });
-var windowFrame = z10.object({
-  type: z10.literal("window"),
+var windowFrame = z11.object({
+  type: z11.literal("window"),
   location: locationName,
-  head: z10.number().int().nonnegative(),
+  head: z11.number().int().nonnegative(),
   window: scoreWindow
 });
-var resyncFrame = z10.object({
-  type: z10.literal("resync"),
+var resyncFrame = z11.object({
+  type: z11.literal("resync"),
   location: locationName,
-  head: z10.number().int().nonnegative()
+  head: z11.number().int().nonnegative()
 });
-var liveFrame = z10.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
+var liveFrame = z11.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
 
 // protocol/fleet.ts
-import { z as z11 } from "zod";
+import { z as z13 } from "zod";
+
+// protocol/calendar-days.ts
+import { z as z12 } from "zod";
+var RANKING_DAYS = 60;
+var calendarDays = z12.object({
+  date: z12.iso.date(),
+  timeZone: z12.string(),
+  days: z12.array(z12.tuple([z12.number().int().nonnegative(), z12.number().nonnegative()])).max(RANKING_DAYS)
+});
+
+// protocol/fleet.ts
 var fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
-  alerts: z11.number().int().nonnegative()
+  alerts: z13.number().int().nonnegative(),
+  /** The location's display name from its settings, if any. */
+  displayName: z13.string().optional()
 });
+var fleetPublication = fleetSummary.extend({ calendar: calendarDays.optional() });
 var LOCATIONS_PAGE = { defaultLimit: 100, maxLimit: 500 };
-var locationsResponse = z11.object({
-  locations: z11.array(fleetSummary),
-  next: z11.string().min(1).nullable()
+var locationsResponse = z13.object({
+  locations: z13.array(fleetSummary),
+  next: z13.string().min(1).nullable()
 });
-var fleetSnapshotFrame = z11.object({
-  type: z11.literal("snapshot"),
-  part: z11.number().int().min(1),
-  parts: z11.number().int().min(1),
-  locations: z11.array(fleetSummary)
+var fleetSnapshotFrame = z13.object({
+  type: z13.literal("snapshot"),
+  part: z13.number().int().min(1),
+  parts: z13.number().int().min(1),
+  locations: z13.array(fleetSummary)
 });
-var fleetChangesFrame = z11.object({
-  type: z11.literal("changes"),
-  locations: z11.array(fleetSummary)
+var fleetChangesFrame = z13.object({
+  type: z13.literal("changes"),
+  locations: z13.array(fleetSummary)
 });
-var fleetFrame = z11.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
+var fleetFrame = z13.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
 var utf8 = new TextEncoder();
 
 // protocol/admin.ts
-import { z as z12 } from "zod";
-var healthResponse = z12.object({ ok: z12.literal(true) });
-var rebuildResponse = z12.object({
+import { z as z14 } from "zod";
+var healthResponse = z14.object({ ok: z14.literal(true) });
+var rebuildResponse = z14.object({
   location: locationName,
   /** Log entries replayed. */
-  events: z12.number().int().nonnegative(),
+  events: z14.number().int().nonnegative(),
   /** SQLite rows the rebuild wrote. */
-  rowsWritten: z12.number().int().nonnegative()
+  rowsWritten: z14.number().int().nonnegative()
 });
-var statsResponse = z12.object({
+var statsResponse = z14.object({
   location: locationName,
   /** Append calls (one per ingest request touching the location). */
-  appends: z12.number().int().nonnegative(),
-  accepted: z12.number().int().nonnegative(),
-  duplicates: z12.number().int().nonnegative(),
+  appends: z14.number().int().nonnegative(),
+  accepted: z14.number().int().nonnegative(),
+  duplicates: z14.number().int().nonnegative(),
   /** Every SQLite row the object wrote: log, commits, action projections, checkpoints, its meta rows. */
-  rowsWritten: z12.number().int().nonnegative(),
+  rowsWritten: z14.number().int().nonnegative(),
   /** Times the reading projections were written back. */
-  checkpoints: z12.number().int().nonnegative(),
+  checkpoints: z14.number().int().nonnegative(),
   /** Alarms the object ran. */
-  alarms: z12.number().int().nonnegative()
+  alarms: z14.number().int().nonnegative()
 });
 
 // protocol/access.ts
-import { z as z13 } from "zod";
-var sessionBody = z13.strictObject({
-  token: z13.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
+import { z as z15 } from "zod";
+var sessionBody = z15.strictObject({
+  token: z15.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
 });
-var sessionResponse = z13.object({ expiresAt: z13.iso.datetime() });
+var sessionResponse = z15.object({ expiresAt: z15.iso.datetime() });
 var SHARE_LIMITS = { minSeconds: 60, maxSeconds: 30 * 24 * 3600 };
-var shareBody = z13.strictObject({
-  expiresInSeconds: z13.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
+var shareBody = z15.strictObject({
+  expiresInSeconds: z15.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
 });
-var shareResponse = z13.object({ url: z13.url(), key: z13.string(), expiresAt: z13.iso.datetime() });
-var sessionStatus = z13.object({ access: z13.enum(["public", "token-required", "signed-in"]) });
+var shareResponse = z15.object({ url: z15.url(), key: z15.string(), expiresAt: z15.iso.datetime() });
+var sessionStatus = z15.object({ access: z15.enum(["public", "token-required", "signed-in"]) });
+
+// protocol/calendar.ts
+import { z as z16 } from "zod";
+var isoDate = z16.iso.date();
+var calendarFigures = {
+  votes: z16.number().int().nonnegative(),
+  /** sum/count of votes, unrounded; null with no votes. */
+  score: z16.number().min(0).max(1).nullable(),
+  /** Votes by button: happy (1), neutral (0.5), sad (0). */
+  happy: z16.number().int().nonnegative(),
+  neutral: z16.number().int().nonnegative(),
+  sad: z16.number().int().nonnegative(),
+  /** Distinct devices with any reading counted in the row. */
+  devices: z16.number().int().nonnegative(),
+  /** Means of the readings counted; null with none. */
+  temperature: z16.number().nullable(),
+  humidity: z16.number().nullable()
+};
+var localHour = z16.object({
+  hour: z16.iso.datetime(),
+  local: z16.iso.datetime({ offset: true }),
+  /** 60, or 30/45 for an hour a DST change cuts (Australia/Lord_Howe's 30-minute shift). */
+  minutes: z16.number().int().positive(),
+  /** True when the whole hour is outside the opening hours. */
+  closed: z16.boolean(),
+  ...calendarFigures
+});
+var spanFigures = {
+  /** First and last UTC instant of the span (end exclusive). */
+  start: z16.iso.datetime(),
+  end: z16.iso.datetime(),
+  /** Its length in hours: 24 for most days, 23 or 25 on a DST change. */
+  hours: z16.number().nonnegative(),
+  /** How many of those hours are within the opening hours. */
+  openHours: z16.number().nonnegative(),
+  /** True when no hour of it is open. */
+  closed: z16.boolean(),
+  ...calendarFigures
+};
+var dailyRow = z16.object({ date: isoDate, ...spanFigures });
+var weeklyRow = z16.object({
+  /** ISO week, `2026-W49`. */
+  week: z16.string().regex(/^\d{4}-W\d{2}$/),
+  /** Its Monday and Sunday (local dates). */
+  from: isoDate,
+  to: isoDate,
+  ...spanFigures
+});
+var heatmapCell = z16.object({
+  /** ISO weekday: 1 Monday … 7 Sunday. */
+  weekday: z16.number().int().min(1).max(7),
+  /** Local hour, 0–23. */
+  hour: z16.number().int().min(0).max(23),
+  votes: z16.number().int().nonnegative(),
+  score: z16.number().min(0).max(1).nullable(),
+  /** True when this weekday hour is outside the opening hours. */
+  closed: z16.boolean()
+});
+var calendarMeta = { location: z16.string(), timeZone: z16.string(), openOnly: z16.boolean() };
+var hourlyLocalResponse = z16.object({ ...calendarMeta, hours: z16.array(localHour) });
+var dailyResponse = z16.object({ ...calendarMeta, days: z16.array(dailyRow) });
+var weeklyResponse = z16.object({ ...calendarMeta, weeks: z16.array(weeklyRow) });
+var heatmapResponse = z16.object({
+  ...calendarMeta,
+  weeks: z16.number().int(),
+  /** The local days covered, oldest first: the `weeks` × 7 days ending today. */
+  from: isoDate,
+  to: isoDate,
+  cells: z16.array(heatmapCell)
+});
+var periodTally = z16.object({ votes: z16.number().int().nonnegative(), voteSum: z16.number().nonnegative() });
+
+// protocol/ranking.ts
+import { z as z17 } from "zod";
+var RANKING_PERIODS = ["today", "7d", "30d"];
+var rankingEntry = z17.object({
+  location: z17.string(),
+  displayName: z17.string().nullable(),
+  rank: z17.number().int().positive(),
+  votes: z17.number().int().nonnegative(),
+  score: z17.number().min(0).max(1).nullable(),
+  previousVotes: z17.number().int().nonnegative(),
+  previousScore: z17.number().min(0).max(1).nullable(),
+  /** score − previousScore; null when either is. */
+  change: z17.number().nullable(),
+  lowCount: z17.boolean(),
+  /** The location's local date the figures are for. */
+  date: z17.iso.date(),
+  timeZone: z17.string()
+});
+var rankingResponse = z17.object({ period: z17.enum(RANKING_PERIODS), locations: z17.array(rankingEntry) });
 
 export {
   locationName,

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
-import "./chunk-6HSMH7W5.mjs";
+} from "./chunk-RVIPVI65.mjs";
+import "./chunk-TBXOY6LK.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-NOIIGJA6.mjs";
+} from "./chunk-RVIPVI65.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-6HSMH7W5.mjs";
+} from "./chunk-TBXOY6LK.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";
