@@ -17,10 +17,12 @@ import {
   rebuildResponse,
   rulesBody,
   rulesResponse,
+  settingsBody,
+  settingsResponse,
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-TBXOY6LK.mjs";
+} from "./chunks/chunk-NJ33TK6F.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -360,18 +362,7 @@ checks it against the contract before sending, and replaces the location's rule 
         answer = await ctx.api.request("GET", path(name, "/rules"), rulesResponse);
       } else {
         if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-        let text;
-        try {
-          text = readFileSync2(file === void 0 || file === "-" ? 0 : file, "utf8");
-        } catch (e) {
-          throw new CliFailure(`cannot read ${file ?? "stdin"}`, [e.message]);
-        }
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch (e) {
-          throw new CliFailure(`${file ?? "stdin"} is not JSON`, [e.message]);
-        }
+        const json = readJsonInput(file);
         const body = rulesBody.safeParse(Array.isArray(json) ? { rules: json } : json);
         if (!body.success) throw new CliFailure(`${file ?? "stdin"} is not a valid rule set (nothing was sent)`, formatIssues(body.error));
         answer = await ctx.api.request("PUT", path(name, "/rules"), rulesResponse, { auth: "admin", body: body.data });
@@ -383,6 +374,39 @@ checks it against the contract before sending, and replaces the location's rule 
           ["id", "metric", "op", "threshold", "min samples", "raise", "clear"],
           answer.rules.map((r) => [r.id, r.metric, r.op, r.threshold, r.minSamples, r.raise, r.clear])
         )
+      );
+    }
+  },
+  settings: {
+    maxArgs: 3,
+    usage: "settings get <location> | settings set <location> [<file>]",
+    summary: "show or set a location's time zone, opening hours, display name and digest time",
+    details: `settings set reads {"timeZone":"Europe/London","openingHours":{"mon":[["08:00","18:00"]]},\u2026} from <file>,
+or from stdin without one, checks it against the contract before sending, and sets it (admin token).`,
+    async run(ctx) {
+      const [action, loc, file, ...extra] = ctx.args;
+      if (action !== "get" && action !== "set") throw new UsageError(action === void 0 ? "missing get or set" : `unknown settings action ${JSON.stringify(action)}: get or set`);
+      const name = location(loc);
+      let answer;
+      if (action === "get") {
+        if (file !== void 0) throw new UsageError(`unexpected argument ${JSON.stringify(file)}`);
+        answer = await ctx.api.request("GET", path(name, "/settings"), settingsResponse);
+      } else {
+        if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+        const body = settingsBody.safeParse(readJsonInput(file));
+        if (!body.success) throw new CliFailure(`${file ?? "stdin"} is not valid settings (nothing was sent)`, formatIssues(body.error));
+        answer = await ctx.api.request("PUT", path(name, "/settings"), settingsResponse, { auth: "admin", body: body.data });
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      const s = answer.settings;
+      ctx.out(`${answer.location}: ${answer.seq === null ? "default settings" : `settings set at seq ${answer.seq}`}`);
+      ctx.out(
+        keyValues([
+          ["time zone", s.timeZone],
+          ["display name", s.displayName ?? "-"],
+          ["digest at", s.digestAt ?? "-"],
+          ["opening hours", s.openingHours ? Object.entries(s.openingHours).map(([day, spans]) => `${day} ${spans.map(([a, b]) => `${a}-${b}`).join(",") || "closed"}`).join("; ") || "closed every day" : "always open"]
+        ])
       );
     }
   },
@@ -432,6 +456,19 @@ checks it against the contract before sending, and replaces the location's rule 
     }
   }
 };
+function readJsonInput(file) {
+  let text;
+  try {
+    text = readFileSync2(file === void 0 || file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new CliFailure(`cannot read ${file ?? "stdin"}`, [e.message]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliFailure(`${file ?? "stdin"} is not JSON`, [e.message]);
+  }
+}
 
 // cli/main.ts
 var GLOBAL_OPTIONS = {

@@ -712,6 +712,8 @@ export {
   deviceboundTopic,
   COMMAND_HUB_LIMITS,
   hubFrame,
+  settingsBody,
+  settingsResponse,
   eventsPage,
   EVENTS_PAGE,
   PING,

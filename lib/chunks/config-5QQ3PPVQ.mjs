@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-RVIPVI65.mjs";
-import "./chunk-TBXOY6LK.mjs";
+} from "./chunk-7NW2C463.mjs";
+import "./chunk-NJ33TK6F.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

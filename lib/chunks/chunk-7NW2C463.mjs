@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-TBXOY6LK.mjs";
+} from "./chunk-NJ33TK6F.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";
