@@ -24,22 +24,23 @@ const dateParam = z
 
 /**
  * `from`/`to` of the hourly history: instants, widened by the location to
- * whole local hours; absent, the 24 hours ending with the current one. The
- * limit is checked on the span widened to whole UTC hours (a local hour of a
- * :30 or :45 zone is never wider).
+ * whole local hours; `to` absent: now; `from` absent: 24 hours before `to`.
+ * The limit is checked on the span widened to whole UTC hours (a local hour
+ * of a :30 or :45 zone is never wider).
  */
-export const localHourlyQuery = z
-  .object({ from: instantParam.optional(), to: instantParam.optional(), openOnly: flag })
-  .refine(({ from, to }) => from === undefined || to === undefined || from < to, { error: "from must be before to" })
-  .refine(
-    ({ from, to }) => {
-      const end = to === undefined ? (from ?? 0) + HOURLY_LIMITS.defaultHours * HOUR_MS : Math.ceil(to / HOUR_MS) * HOUR_MS;
-      const start = from === undefined ? end - HOURLY_LIMITS.defaultHours * HOUR_MS : hourStart(from);
-      return (end - start) / HOUR_MS <= HOURLY_LIMITS.maxHours;
-    },
-    { error: `at most ${HOURLY_LIMITS.maxHours} hours per request` },
-  )
-  .transform(({ from, to, openOnly }) => ({ from: from ?? null, to: to ?? null, openOnly }));
+export const localHourlyQuery = (now: number) =>
+  z
+    .object({ from: instantParam.optional(), to: instantParam.optional(), openOnly: flag })
+    .refine(({ from, to }) => from === undefined || from < (to ?? Math.ceil(now / HOUR_MS) * HOUR_MS), { error: "from must be before to" })
+    .refine(
+      ({ from, to }) => {
+        const end = Math.ceil((to ?? now) / HOUR_MS) * HOUR_MS;
+        const start = from === undefined ? end - HOURLY_LIMITS.defaultHours * HOUR_MS : hourStart(from);
+        return (end - start) / HOUR_MS <= HOURLY_LIMITS.maxHours;
+      },
+      { error: `at most ${HOURLY_LIMITS.maxHours} hours per request` },
+    )
+    .transform(({ from, to, openOnly }) => ({ from: from ?? null, to: to ?? null, openOnly }));
 
 const dayRange = { from: dateParam.optional(), to: dateParam.optional(), openOnly: flag };
 const ordered = ({ from, to }: { from?: number; to?: number }) => from === undefined || to === undefined || from <= to;

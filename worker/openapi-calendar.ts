@@ -13,10 +13,10 @@ export const HOURLY_ROUTE: ApiRoute = {
   path: "/api/v1/locations/{location}/hourly",
   tag: "read",
   summary: "Hourly history in the location's local hours",
-  description: `Widened to whole local hours; default the ${HOURLY_LIMITS.defaultHours} ending now, at most ${HOURLY_LIMITS.maxHours}. A DST change repeats or skips rows.`,
+  description: `Widened to whole local hours; \`to\` defaults to now, \`from\` to ${HOURLY_LIMITS.defaultHours} hours before it; at most ${HOURLY_LIMITS.maxHours}. A DST change repeats or skips rows.`,
   auth: "viewer",
   params: location,
-  query: localHourlyQuery,
+  query: localHourlyQuery(0),
   response: hourlyLocalResponse,
 };
 

@@ -32,11 +32,10 @@ export class CalendarView {
     private readonly quarters: (from: number, to: number) => QuarterBucket[],
   ) {}
 
-  /** Local hours covering [from, to); one end alone: 24 hours from or to it; none: the 24 hours ending with the current local hour. */
+  /** Local hours covering [from, to); `to` absent: through the current local hour; `from` absent: 24 hours before `to`. */
   hourly(from: number | null, to: number | null, openOnly: boolean, now: number): LocalHour[] {
-    const length = CALENDAR_DEFAULTS.hours * HOUR_MS;
-    const end = to ?? (from !== null ? from + length : hourlySpan(this.settings, now, now + 1).to);
-    const span = hourlySpan(this.settings, from ?? end - length, end);
+    const end = to ?? hourlySpan(this.settings, now, now + 1).to;
+    const span = hourlySpan(this.settings, from ?? end - CALENDAR_DEFAULTS.hours * HOUR_MS, end);
     return localHours(this.quarters(span.from, span.to), this.settings, span.from, span.to, openOnly);
   }
 

@@ -111,6 +111,18 @@ describe("local calendar reads", () => {
     expect(day.days.map((d) => [d.openHours, d.votes])).toEqual([[1, 1]]);
   });
 
+  it("hourly with only `from` runs to the current local hour (a week is 168 or 169 rows)", async () => {
+    const location = "hourly-from-only";
+    await setOk(location, { timeZone: "Asia/Kathmandu" });
+    const from = new Date(Date.now() - 7 * 24 * 3_600_000).toISOString();
+    const { hours } = await parsed(await api(locationPath(location, `/hourly?from=${from}`)), hourlyLocalResponse);
+    expect(hours.length).toBeGreaterThanOrEqual(168);
+    expect(hours.length).toBeLessThanOrEqual(169);
+    expect(hours.every((h) => h.local.endsWith("+05:45") && h.local.slice(14, 19) === "00:00")).toBe(true);
+    expect(Date.parse(hours.at(-1)!.hour)).toBeLessThanOrEqual(Date.now());
+    expect(Date.parse(hours.at(-1)!.hour) + 3_600_000).toBeGreaterThan(Date.now());
+  });
+
   it("a London DST day has 25 hours and counts exactly its events", async () => {
     const location = "london-dst";
     await setOk(location, { timeZone: "Europe/London" });

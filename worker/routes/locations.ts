@@ -31,7 +31,7 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/hourly", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
-    const { from, to, openOnly } = parseOr400(localHourlyQuery, c.req.query(), "hourly query");
+    const { from, to, openOnly } = parseOr400(localHourlyQuery(Date.now()), c.req.query(), "hourly query");
     const { timeZone, hours } = await locationStub(c.env, location).hourly(from, to, openOnly);
     return c.json({ location, timeZone, openOnly, hours } satisfies HourlyLocalResponse);
   })
