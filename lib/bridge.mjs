@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-5QQ3PPVQ.mjs");
-var { startBridge } = await import("./chunks/bridge-Y6SYB43K.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-BMRPLRS6.mjs");
+var { startBridge } = await import("./chunks/bridge-K55LTKXW.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

@@ -22,7 +22,7 @@ import {
   shareBody,
   shareResponse,
   statsResponse
-} from "./chunks/chunk-NJ33TK6F.mjs";
+} from "./chunks/chunk-VF5CPOQV.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

@@ -97,6 +97,8 @@ export type HeatmapResponse = z.infer<typeof heatmapResponse>;
 export const CALENDAR_LIMITS = { maxDays: 366, maxWeeks: 53, maxHeatmapWeeks: 52, defaultDays: 14, defaultWeeks: 8, defaultHeatmapWeeks: 4 } as const;
 
 /** Votes and their sum over one period, as the ranking needs them (the score is voteSum / votes). */
-export const periodTally = z.object({ votes: z.number().int().nonnegative(), voteSum: z.number().nonnegative() });
-export type PeriodTally = z.infer<typeof periodTally>;
+export interface PeriodTally {
+  votes: number;
+  voteSum: number;
+}
 

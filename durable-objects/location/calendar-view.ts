@@ -1,4 +1,5 @@
-import type { DailyRow, HeatmapCell, LocalHour, WeeklyRow } from "../../protocol/calendar";
+import { CALENDAR_LIMITS, type DailyRow, type HeatmapCell, type LocalHour, type WeeklyRow } from "../../protocol/calendar";
+import { HOURLY_LIMITS } from "../../protocol/read";
 import type { LocationSettings } from "../../protocol/settings";
 import type { QuarterBucket } from "../../domain/calendar/quarters";
 import { dailySpan, heatmapCells, hourlySpan, localDay, localHours, dailyRows, weeklyDays, weeklyRows } from "../../domain/calendar/series";
@@ -11,8 +12,6 @@ export interface DayRange {
   to: number | null;
 }
 
-/** Default spans when a request names neither end. */
-export const CALENDAR_DEFAULTS = { hours: 24, days: 14, weeks: 8 } as const;
 
 /** A page of the export: the readings among log entries (after, after + limit] dated inside the range; `next` is the `after` of the next page (null at the head). */
 export interface ExportPage {
@@ -35,13 +34,13 @@ export class CalendarView {
   /** Local hours covering [from, to); `to` absent: through the current local hour; `from` absent: 24 hours before `to`. */
   hourly(from: number | null, to: number | null, openOnly: boolean, now: number): LocalHour[] {
     const end = to ?? hourlySpan(this.settings, now, now + 1).to;
-    const span = hourlySpan(this.settings, from ?? end - CALENDAR_DEFAULTS.hours * HOUR_MS, end);
+    const span = hourlySpan(this.settings, from ?? end - HOURLY_LIMITS.defaultHours * HOUR_MS, end);
     return localHours(this.quarters(span.from, span.to), this.settings, span.from, span.to, openOnly);
   }
 
   /** Local days of `range` (one end given: the default length from it; none: ending today). */
   days(range: DayRange, now: number): { from: number; to: number } {
-    const n = CALENDAR_DEFAULTS.days - 1;
+    const n = CALENDAR_LIMITS.defaultDays - 1;
     const to = range.to ?? (range.from !== null ? range.from + n : localDay(this.settings, now));
     return { from: range.from ?? to - n, to };
   }
@@ -53,7 +52,7 @@ export class CalendarView {
   }
 
   weekly(range: DayRange, openOnly: boolean, now: number): WeeklyRow[] {
-    const n = CALENDAR_DEFAULTS.weeks * 7 - 1;
+    const n = CALENDAR_LIMITS.defaultWeeks * 7 - 1;
     const to = range.to ?? (range.from !== null ? range.from + n : localDay(this.settings, now));
     const from = range.from ?? to - n;
     const days = weeklyDays(from, to);

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-NJ33TK6F.mjs";
+} from "./chunk-VF5CPOQV.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-7NW2C463.mjs";
+} from "./chunk-VATTUYHF.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-NJ33TK6F.mjs";
+} from "./chunk-VF5CPOQV.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

@@ -676,7 +676,6 @@ var heatmapResponse = z16.object({
   to: isoDate,
   cells: z16.array(heatmapCell)
 });
-var periodTally = z16.object({ votes: z16.number().int().nonnegative(), voteSum: z16.number().nonnegative() });
 
 // protocol/ranking.ts
 import { z as z17 } from "zod";

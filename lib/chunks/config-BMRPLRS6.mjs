@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-7NW2C463.mjs";
-import "./chunk-NJ33TK6F.mjs";
+} from "./chunk-VATTUYHF.mjs";
+import "./chunk-VF5CPOQV.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
