@@ -17,6 +17,8 @@ import {
   rebuildResponse,
   rulesBody,
   rulesResponse,
+  settingsBody,
+  settingsResponse,
   statsResponse,
   type LogEvent,
   ackBody,
@@ -294,18 +296,7 @@ checks it against the contract before sending, and replaces the location's rule 
         answer = await ctx.api.request("GET", path(name, "/rules"), rulesResponse);
       } else {
         if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
-        let text: string;
-        try {
-          text = readFileSync(file === undefined || file === "-" ? 0 : file, "utf8");
-        } catch (e) {
-          throw new CliFailure(`cannot read ${file ?? "stdin"}`, [(e as Error).message]);
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch (e) {
-          throw new CliFailure(`${file ?? "stdin"} is not JSON`, [(e as Error).message]);
-        }
+        const json = readJsonInput(file);
         const body = rulesBody.safeParse(Array.isArray(json) ? { rules: json } : json);
         if (!body.success) throw new CliFailure(`${file ?? "stdin"} is not a valid rule set (nothing was sent)`, formatIssues(body.error));
         answer = await ctx.api.request("PUT", path(name, "/rules"), rulesResponse, { auth: "admin", body: body.data });
@@ -395,6 +386,39 @@ device's events are refused at ingest and counted). Every change is logged: hist
       printDevices(ctx, [answer]);
     },
   },
+  settings: {
+    maxArgs: 3,
+    usage: "settings get <location> | settings set <location> [<file>]",
+    summary: "show or set a location's time zone, opening hours, display name and digest time",
+    details: `settings set reads {"timeZone":"Europe/London","openingHours":{"mon":[["08:00","18:00"]]},…} from <file>,
+or from stdin without one, checks it against the contract before sending, and sets it (admin token).`,
+    async run(ctx) {
+      const [action, loc, file, ...extra] = ctx.args;
+      if (action !== "get" && action !== "set") throw new UsageError(action === undefined ? "missing get or set" : `unknown settings action ${JSON.stringify(action)}: get or set`);
+      const name = location(loc);
+      let answer;
+      if (action === "get") {
+        if (file !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(file)}`);
+        answer = await ctx.api.request("GET", path(name, "/settings"), settingsResponse);
+      } else {
+        if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+        const body = settingsBody.safeParse(readJsonInput(file));
+        if (!body.success) throw new CliFailure(`${file ?? "stdin"} is not valid settings (nothing was sent)`, formatIssues(body.error));
+        answer = await ctx.api.request("PUT", path(name, "/settings"), settingsResponse, { auth: "admin", body: body.data });
+      }
+      if (ctx.json) return ctx.out(JSON.stringify(answer));
+      const s = answer.settings;
+      ctx.out(`${answer.location}: ${answer.seq === null ? "default settings" : `settings set at seq ${answer.seq}`}`);
+      ctx.out(
+        keyValues([
+          ["time zone", s.timeZone],
+          ["display name", s.displayName ?? "-"],
+          ["digest at", s.digestAt ?? "-"],
+          ["opening hours", s.openingHours ? Object.entries(s.openingHours).map(([day, spans]) => `${day} ${spans!.map(([a, b]) => `${a}-${b}`).join(",") || "closed"}`).join("; ") || "closed every day" : "always open"],
+        ]),
+      );
+    },
+  },
   rebuild: {
     maxArgs: 1,
     usage: "rebuild <location>",
@@ -467,3 +491,18 @@ Once only: a second acknowledgement is refused (409) with the first one's time a
     },
   },
 };
+
+/** The JSON of `file` (stdin when absent or "-"), or a failure naming what could not be read. */
+function readJsonInput(file: string | undefined): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file === undefined || file === "-" ? 0 : file, "utf8");
+  } catch (e) {
+    throw new CliFailure(`cannot read ${file ?? "stdin"}`, [(e as Error).message]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new CliFailure(`${file ?? "stdin"} is not JSON`, [(e as Error).message]);
+  }
+}

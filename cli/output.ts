@@ -50,5 +50,7 @@ export function eventLine(e: LogEvent): string {
       return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
     case "alert-acknowledged":
       return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
+    case "settings-set":
+      return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
   }
 }

@@ -86,3 +86,29 @@ export function summarize(t: Tally, devices: number): Aggregate {
     humidity: t.humidityCount > 0 ? t.humiditySum / t.humidityCount : null,
   };
 }
+
+/**
+ * Votes by value: the sad (0), neutral (0.5) and happy (1) buttons counted
+ * apart. The score needs only the sum; the calendar's rows show the three
+ * counts, so its buckets keep them beside the tally.
+ */
+export interface VoteCounts {
+  happy: number;
+  neutral: number;
+  sad: number;
+}
+
+export const emptyVoteCounts = (): VoteCounts => ({ happy: 0, neutral: 0, sad: 0 });
+
+/** Counts one event's vote, if it has one, into `into`. */
+export function countVote(into: VoteCounts, r: Readings): void {
+  if (r.vote === 1) into.happy += 1;
+  else if (r.vote === 0.5) into.neutral += 1;
+  else if (r.vote === 0) into.sad += 1;
+}
+
+export function addVoteCounts(into: VoteCounts, b: VoteCounts): void {
+  into.happy += b.happy;
+  into.neutral += b.neutral;
+  into.sad += b.sad;
+}

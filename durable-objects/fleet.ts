@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { CLOSE, fleetFrameTexts, fleetSummary, supersedes, type FleetSummary } from "../protocol";
+import { CLOSE, fleetFrameTexts, fleetPublication, supersedes, type FleetPublication, type FleetSummary } from "../protocol";
+import type { CalendarDays } from "../protocol/calendar-days";
+import type { RankingEntry, RankingPeriod } from "../protocol/ranking";
+import { rankLocations } from "../domain/calendar/ranking";
 import { migrate, type Migration } from "./migrations";
 import { answerClose, closeAfterError, enablePingAutoResponse } from "./location/live-sockets";
 
@@ -37,6 +40,12 @@ const FLEET_MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
       CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     `,
+  },
+  {
+    version: 2,
+    description: "votes per local day for the ranking, beside the summary",
+    // Kept out of `body` so listing and streaming summaries carry none of it.
+    sql: "ALTER TABLE summaries ADD COLUMN calendar TEXT;",
   },
 ];
 
@@ -81,23 +90,24 @@ export class Fleet extends DurableObject<Env> {
    * `supersedes`): publishing twice, or out of order, changes nothing.
    * Answers whether it was stored.
    */
-  async publish(summary: FleetSummary): Promise<{ stored: boolean }> {
+  async publish(publication: FleetPublication): Promise<{ stored: boolean }> {
     // An RPC boundary like any other: what is stored must be what the contract allows.
-    const parsed = fleetSummary.safeParse(summary);
+    const parsed = fleetPublication.safeParse(publication);
     if (!parsed.success) throw new TypeError(`invalid fleet summary: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-    const s = parsed.data;
+    const { calendar, ...s } = parsed.data;
     const sql = this.ctx.storage.sql;
     const held = sql.exec<{ body: string }>("SELECT body FROM summaries WHERE location = ?", s.location).toArray()[0];
     if (held && !supersedes(JSON.parse(held.body) as FleetSummary, s)) return { stored: false };
     this.version++;
     sql.exec(
-      `INSERT INTO summaries (location, head, window_to, version, body) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(location) DO UPDATE SET head = excluded.head, window_to = excluded.window_to, version = excluded.version, body = excluded.body`,
+      `INSERT INTO summaries (location, head, window_to, version, body, calendar) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(location) DO UPDATE SET head = excluded.head, window_to = excluded.window_to, version = excluded.version, body = excluded.body, calendar = excluded.calendar`,
       s.location,
       s.head,
       Date.parse(s.window.to),
       this.version,
       JSON.stringify(s),
+      calendar ? JSON.stringify(calendar) : null,
     );
     if (this.openSockets().length > 0 && this.alarmAt === null) {
       this.alarmAt = Date.now() + COALESCE_MS;
@@ -114,6 +124,15 @@ export class Fleet extends DurableObject<Env> {
     const more = rows.length > limit;
     const shown = more ? rows.slice(0, limit) : rows;
     return { locations: shown.map(decode), next: more ? shown.at(-1)!.location : null };
+  }
+
+  /** Every location ranked by score over `period` in its own calendar, from the days each one published (domain/calendar/ranking.ts). */
+  ranking(period: RankingPeriod): RankingEntry[] {
+    const held = this.ctx.storage.sql
+      .exec<{ body: string; calendar: string | null }>("SELECT body, calendar FROM summaries")
+      .toArray()
+      .map((r) => ({ summary: decode(r), calendar: r.calendar === null ? null : (JSON.parse(r.calendar) as CalendarDays) }));
+    return rankLocations(held, period, Date.now());
   }
 
   /** Locations held (for tests and the limits in docs/ARCHITECTURE.md). */

@@ -1,5 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import type { ActiveAlert, EventsPage, HourSummary, IngestEvent, LocationSummary, RebuildResponse, Rule } from "../protocol";
+import type { ActiveAlert, EventsPage, IngestEvent, LocationSummary, RebuildResponse, Rule } from "../protocol";
+import type { DailyRow, HeatmapCell, LocalHour, WeeklyRow } from "../protocol/calendar";
+import { DEFAULT_SETTINGS, type LocationSettings } from "../protocol/settings";
+import { CalendarView, type DayRange, type ExportPage } from "./location/calendar-view";
+import { exportPage } from "./location/export-page";
 import { CLOSE, RESYNC_AFTER, SNAPSHOT_RECENT } from "../protocol/live";
 import { isoString } from "../protocol/time";
 import type { DeviceState } from "../domain/projections";
@@ -14,7 +18,7 @@ import { CHECKPOINT_EVERY_EVENTS, EMPTY_LOCATION, OpenLocation, type AlertsRead,
 import { Notifier } from "./location/notifier";
 import type { Acknowledgement } from "../protocol/notifications";
 import { forwardCommands } from "./location/command-link";
-import { publishSummary } from "./location/fleet-link";
+import { calendarFields, publishSummary } from "./location/fleet-link";
 import { LOCATION_MIGRATIONS } from "./location/schema";
 import { Rebuild, idleRebuild } from "./location/rebuild";
 import { Retention } from "./location/retention";
@@ -154,6 +158,13 @@ export class LocationStream extends DurableObject<Env> {
     this.notifier.load(open, Date.now());
     this.rebuilding = new Rebuild(this.ctx.storage.sql).running;
     this.dropped = new Retention(this.ctx.storage.sql).droppedUpTo();
+    // Projections from before the calendar existed: a chunked rebuild, run by the alarm, gives the log its quarter buckets too.
+    if (open.calendar.needsRebuild() && !this.rebuilding) {
+      const meter = new WriteMeter(this.ctx.storage.sql);
+      this.ctx.storage.transactionSync(() => new Rebuild(this.ctx.storage.sql).start(meter, Date.now()));
+      this.stats.rowsWritten += meter.rowsWritten;
+      this.rebuilding = true;
+    }
     return open;
   }
 
@@ -221,8 +232,55 @@ export class LocationStream extends DurableObject<Env> {
     return { location, head, lastEventAt: lastRecordedAt === null ? null : isoString(lastRecordedAt), window: this.reads.window(Date.now()) };
   }
 
-  hourly(from: number, to: number): HourSummary[] {
-    return this.reads.hourly(from, to);
+  /** Local hours (the location's time zone) covering [from, to); null ends: the 24 hours ending with the current one. */
+  hourly(from: number | null, to: number | null, openOnly = false): { timeZone: string; hours: LocalHour[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, hours: view.hourly(from, to, openOnly, Date.now()) };
+  }
+
+  settings(): { settings: LocationSettings; seq: number | null } {
+    const view = this.calendarView();
+    return { settings: view.settings, seq: view.seq };
+  }
+
+  /** Replaces the settings (validated by the worker): a `settings-set` entry, unless they equal those in force. */
+  setSettings(location: string, settings: LocationSettings): { settings: LocationSettings; seq: number | null } {
+    this.commit(location, { type: "set-settings", settings }, Date.now());
+    return this.settings();
+  }
+
+  daily(range: DayRange, openOnly: boolean): { timeZone: string; days: DailyRow[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, days: view.daily(range, openOnly, Date.now()) };
+  }
+
+  weekly(range: DayRange, openOnly: boolean): { timeZone: string; weeks: WeeklyRow[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, weeks: view.weekly(range, openOnly, Date.now()) };
+  }
+
+  heatmap(weeks: number, openOnly: boolean): { timeZone: string; from: string; to: string; cells: HeatmapCell[] } {
+    const view = this.calendarView();
+    return { timeZone: view.settings.timeZone, ...view.heatmap(weeks, openOnly, Date.now()) };
+  }
+
+  /** The UTC span of local days `range` and the zone, fixed once per export so its pages agree. */
+  exportSpan(range: DayRange): { from: number; to: number; timeZone: string } {
+    const view = this.calendarView();
+    return { ...view.span(range, Date.now()), timeZone: view.settings.timeZone };
+  }
+
+  /** One page of the export: see `exportPage` (durable-objects/location/export-page.ts). */
+  exportPage(span: { from: number; to: number }, after: number, limit: number): ExportPage {
+    return exportPage(this.open, span, after, limit);
+  }
+
+  /** The calendar of the location as it stands (the defaults and no data before its first write). */
+  private calendarView(): CalendarView {
+    const open = this.open;
+    if (!open) return new CalendarView(DEFAULT_SETTINGS, null, () => []);
+    const { settings, settingsSeq } = open.state.calendar;
+    return new CalendarView(settings, settingsSeq, (from, to) => open.calendar.quarters(open.state, from, to));
   }
 
   /** A page of the log: what is held of it, from the retained start on (see `page`). */
@@ -346,7 +404,7 @@ export class LocationStream extends DurableObject<Env> {
     const open = this.open;
     if (!open) return {};
     this.checkpoint(open, Date.now());
-    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump() };
+    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump(), ...open.calendar.dump() };
   }
 
   /**
@@ -504,7 +562,7 @@ export class LocationStream extends DurableObject<Env> {
     this.fleet.dirty = false;
     this.fleet.lastAt = now;
     try {
-      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount });
+      await publishSummary(this.env, { ...this.summary(location), alerts: this.reads.alertCount, ...(this.open && calendarFields(this.open, now)) });
       if (!this.fleet.registered) {
         const meter = new WriteMeter(this.ctx.storage.sql);
         meter.run("INSERT OR IGNORE INTO meta (key, value) VALUES ('fleet', ?)", location);

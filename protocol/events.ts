@@ -3,6 +3,7 @@ import { deviceId, logEventId, systemEventId } from "./ids";
 import { commandPayload, rule, ruleId, ruleMetric, ruleOperator } from "./actions";
 import { properties } from "./ingest";
 import { humidity, temperature, vote } from "./readings";
+import { settingsBody } from "./settings";
 
 /** Fields every entry of a location's log has. */
 const logEntry = {
@@ -116,6 +117,13 @@ export const alertAcknowledgedEvent = z.object({
   comment: z.string().nullable(),
 });
 
+/** The location's settings (time zone, opening hours…) were replaced (by PUT …/settings). */
+export const settingsSetEvent = z.object({
+  ...logEntry,
+  type: z.literal("settings-set"),
+  settings: settingsBody,
+});
+
 /** Any entry of a location's log as the read API and live frames carry it. */
 export const logEvent = z.discriminatedUnion("type", [
   readingEvent,
@@ -128,6 +136,7 @@ export const logEvent = z.discriminatedUnion("type", [
   notificationSentEvent,
   notificationFailedEvent,
   alertAcknowledgedEvent,
+  settingsSetEvent,
 ]);
 export type LogEvent = z.infer<typeof logEvent>;
 export type RulesSetEvent = z.infer<typeof rulesSetEvent>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { locationSummary } from "./read";
+import { calendarDays } from "./calendar-days";
 
 /**
  * The fleet view: one summary per location, pushed by the location to the
@@ -9,8 +10,18 @@ import { locationSummary } from "./read";
 export const fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
   alerts: z.number().int().nonnegative(),
+  /** The location's display name from its settings, if any. */
+  displayName: z.string().optional(),
 });
 export type FleetSummary = z.infer<typeof fleetSummary>;
+
+/**
+ * What a location publishes: its summary and, for the ranking, its votes per
+ * local day. The fleet keeps the days apart from the summary it lists and
+ * streams, so the fleet view's frames stay small.
+ */
+export const fleetPublication = fleetSummary.extend({ calendar: calendarDays.optional() });
+export type FleetPublication = z.infer<typeof fleetPublication>;
 
 /**
  * True when `candidate` is newer than `held`: a later head, or the same head

@@ -22,3 +22,7 @@ export * from "./access";
 export * from "./devices";
 export * from "./device-health";
 export * from "./notifications";
+export * from "./settings";
+export * from "./calendar";
+export * from "./calendar-days";
+export * from "./ranking";

@@ -19,6 +19,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { backfill, needsBackfill, parseBackfillOptions } from "../simulator/backfill";
+import { putSiteSettings } from "../simulator/site-settings";
 import { ensureDevVars } from "./lib/dev-vars";
 import { freePort } from "./lib/free-port";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./lib/embedded-broker";
@@ -211,6 +212,8 @@ if (config.SIMULATE === "true" && config.BACKFILL_DAYS > 0) {
   const marker = join(STATE, "backfill.json");
   const wanted = await needsBackfill(workerUrl, options.locations, existsSync(marker)).catch((e: Error) => failRunning(`cannot read the worker's locations: ${e.message}`));
   if (wanted) {
+    // Each site's own time zone and opening hours first, so its day views are right at once.
+    await putSiteSettings(workerUrl, secrets.ADMIN_TOKEN, options.locations).catch((e: Error) => failRunning(`setting the sites' calendars failed: ${e.message}`));
     say(`Back-filling ${options.days} days of history at ${options.locations.join(", ")}…`);
     const result = await backfill(options).catch((e: Error) => failRunning(`the back-fill failed: ${e.message}`));
     writeFileSync(marker, JSON.stringify({ days: options.days, at: new Date().toISOString(), ...result }) + "\n");

@@ -1,8 +1,10 @@
 import { Hono } from "hono";
 import type { AppEnv } from "./env";
 import { ApiError, handleError } from "./errors";
+import { calendar } from "./routes/calendar";
 import { commands } from "./routes/commands";
 import { devices } from "./routes/devices";
+import { ranking } from "./routes/ranking";
 import { fleet } from "./routes/fleet";
 import { ingest } from "./routes/ingest";
 import { securityHeaders } from "./middleware/security-headers";
@@ -29,8 +31,10 @@ export const app = new Hono<AppEnv>()
   })
   .route("/api/v1/ingest", ingest)
   .route("/api/v1/locations", locations)
+  .route("/api/v1/locations", calendar)
   .route("/api/v1/commands", commands)
   .route("/api/v1/fleet", fleet)
+  .route("/api/v1/ranking", ranking)
   .route("/api/v1/session", session)
   .route("/api/v1/devices", devices)
   .route("/api/v1/notifications", notifications)

@@ -12,7 +12,6 @@ import {
   eventsGone,
   eventsPage,
   healthResponse,
-  HOURLY_LIMITS,
   INGEST_LIMITS,
   ingestEvent,
   ingestResponse,
@@ -25,11 +24,11 @@ import {
   rulesBody,
   rulesResponse,
   statsResponse,
-  hourlyResponse,
   EVENTS_PAGE,
 } from "../protocol";
 import { deviceBody, deviceHistoryResponse, registeredDevice, registeredDevicesResponse, DEVICES_PAGE } from "../protocol/devices";
-import { devicesQuery, eventsQuery, hourlyQuery, liveQuery, locationsQuery } from "./params";
+import { devicesQuery, eventsQuery, liveQuery, locationsQuery } from "./params";
+import { CALENDAR_API_ROUTES, HOURLY_ROUTE } from "./openapi-calendar";
 import { ACK_BODY_LIMIT, RULES_BODY_LIMIT } from "./routes/locations";
 import { DEVICE_BODY_LIMIT } from "./routes/devices";
 import { ackBody, ackResponse, channelsBody, channelsResponse, systemEventId } from "../protocol";
@@ -125,17 +124,7 @@ export const API_ROUTES: ApiRoute[] = [
     errors: { 426: "Not a WebSocket upgrade request" },
   },
   { method: "get", path: "/api/v1/locations/{location}", tag: "read", summary: "A location's head and live hourly score", description: NOT_FOUND_NOTE, auth: "viewer", params: location, response: locationResponse },
-  {
-    method: "get",
-    path: "/api/v1/locations/{location}/hourly",
-    tag: "read",
-    summary: "Hourly history",
-    description: `\`from\`/\`to\` (ISO 8601 or epoch ms) are widened to whole UTC hours; default: the ${HOURLY_LIMITS.defaultHours} hours ending with the current one; at most ${HOURLY_LIMITS.maxHours} hours.`,
-    auth: "viewer",
-    params: location,
-    query: hourlyQuery(0),
-    response: hourlyResponse,
-  },
+  HOURLY_ROUTE,
   {
     method: "get",
     path: "/api/v1/locations/{location}/events",
@@ -325,4 +314,5 @@ export const API_ROUTES: ApiRoute[] = [
     response: deviceHistoryResponse,
     errors: { 404: "The device was never registered" },
   },
+  ...CALENDAR_API_ROUTES,
 ];

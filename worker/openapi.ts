@@ -90,6 +90,7 @@ export function openApiDocument(): Record<string, unknown> {
       { name: "read", description: "Reads and live sockets (open while VIEWER_TOKEN is unset)" },
       { name: "access", description: "Viewer sessions and share links" },
       { name: "actions", description: "Rules, alerts" },
+      { name: "calendar", description: "Each location's own calendar (its settings' timeZone, UTC until set); openOnly counts only quarter hours inside its opening hours" },
       { name: "admin", description: "Operations (admin token)" },
       { name: "devices", description: "The device registry (admin token)" },
       { name: "bridge", description: "The bridge's command feed (ingest token)" },

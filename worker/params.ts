@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { EVENTS_PAGE, HOURLY_LIMITS, LOCATIONS_PAGE, deviceId, formatIssues, locationName } from "../protocol";
+import { EVENTS_PAGE, LOCATIONS_PAGE, deviceId, formatIssues, locationName } from "../protocol";
 import { DEVICES_PAGE } from "../protocol/devices";
-import { HOUR_MS, hourStart } from "../domain/time-buckets";
 import { instant } from "../protocol/time";
 import { decodeBase64Url, encodeBase64Url } from "./base64url";
 import { invalid } from "./errors";
@@ -88,26 +87,9 @@ export const devicesQuery = z.object({
 export const liveQuery = z.object({ since: seqParam.optional() });
 
 /** ISO 8601 or epoch ms in a query string. */
-const instantParam = z.string().transform((s, ctx) => {
+export const instantParam = z.string().transform((s, ctx) => {
   const parsed = instant.safeParse(/^\d+$/.test(s) ? Number(s) : s);
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message });
   return z.NEVER;
 });
-
-/**
- * `from`/`to` of the hourly history, widened to whole hours. Defaults to the
- * 24 hours ending with the current one.
- */
-export const hourlyQuery = (now: number) =>
-  z
-    .object({ from: instantParam.optional(), to: instantParam.optional() })
-    .transform(({ from, to }) => {
-      const end = to === undefined ? hourStart(now) + HOUR_MS : Math.ceil(to / HOUR_MS) * HOUR_MS;
-      const start = from === undefined ? end - HOURLY_LIMITS.defaultHours * HOUR_MS : hourStart(from);
-      return { from: start, to: end };
-    })
-    .refine(({ from, to }) => from < to, { error: "from must be before to" })
-    .refine(({ from, to }) => (to - from) / HOUR_MS <= HOURLY_LIMITS.maxHours, {
-      error: `at most ${HOURLY_LIMITS.maxHours} hours per request`,
-    });

@@ -1,4 +1,5 @@
 import type { IngestEvent, Rule } from "../../protocol";
+import type { LocationSettings } from "../../protocol/settings";
 import type { MinuteBucket } from "../projections";
 import { LOCATION_KEY, judge, longestSpan, ruleSpan, rulesReplaced, type Action, type WindowOf } from "../rules";
 import { addReadings, addTally, emptyTally, type Tally } from "../tally";
@@ -6,6 +7,7 @@ import { windowStart } from "../time-buckets";
 import type { Draft } from "./entries";
 import type { LocationState } from "./state";
 import { decideNotifications, type NotificationInput } from "./notifications";
+import { settingsDrafts } from "../calendar/settings";
 
 /** What a command's delivery report is checked against: the command as the location knows it. */
 export interface KnownCommand {
@@ -21,6 +23,8 @@ export type LocationInput =
   | { type: "set-rules"; rules: Rule[] }
   /** The bridge published commands; `command` is null for an id the location never issued. */
   | { type: "record-deliveries"; deliveries: readonly { id: string; deliveredAt: number; command: KnownCommand | null }[] }
+  /** PUT …/settings: the location's calendar (validated by the worker). */
+  | { type: "set-settings"; settings: LocationSettings }
   /** Time passed (the object's alarm): windows aged. */
   | { type: "tick" }
   /** Notifications and acknowledgements (domain/location/notifications.ts). */
@@ -35,6 +39,7 @@ export type LocationInput =
  * - set-rules: the rule set, then every device with data in a window (or an
  *   alert) judged by the new rules; alerts of removed or redefined rules clear;
  * - record-deliveries: one `command-delivered` per command not yet delivered;
+ * - set-settings: one `settings-set` entry (domain/calendar has what it changes);
  * - tick: the verdict on every device whose windows hold data or an alert, so
  *   an alert whose votes aged out clears with nothing new arriving;
  * - notifications and acknowledgements: see domain/location/notifications.ts.
@@ -63,6 +68,8 @@ export function decide(state: LocationState, input: LocationInput, now: number):
       }
       return out;
     }
+    case "set-settings":
+      return settingsDrafts(state.calendar, input.settings, now);
     case "tick": {
       const devices = devicesToJudge(state, now, state.rules);
       return drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, [])), 0, now);

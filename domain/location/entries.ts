@@ -1,5 +1,6 @@
 import type { Rule } from "../../protocol/actions";
 import type { Readings } from "../../protocol/readings";
+import type { LocationSettings } from "../../protocol/settings";
 import type { Judgement } from "../rules";
 
 /**
@@ -20,6 +21,7 @@ export type RulesSetEntry = Base & { type: "rules-set"; rules: Rule[] };
 export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-cleared" };
 export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
 export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };
+export type SettingsSetEntry = Base & { type: "settings-set"; settings: LocationSettings };
 
 export type NotificationQueuedEntry = Base & { type: "notification-queued"; notificationId: string; channelId: string; alertId: string; event: "alert-raised" | "alert-cleared" };
 export type NotificationSentEntry = Base & { type: "notification-sent"; notificationId: string; channelId: string; attempts: number; status: number };
@@ -27,7 +29,7 @@ export type NotificationFailedEntry = Base & { type: "notification-failed"; noti
 export type AlertAcknowledgedEntry = Base & { type: "alert-acknowledged"; alertId: string; comment: string | null };
 export type NotificationEntry = NotificationQueuedEntry | NotificationSentEntry | NotificationFailedEntry | AlertAcknowledgedEntry;
 
-export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry | NotificationEntry;
+export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry | NotificationEntry | SettingsSetEntry;
 export type EntryType = Entry["type"];
 
 type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
@@ -46,7 +48,8 @@ export type Draft =
   | Unallocated<NotificationQueuedEntry>
   | Unallocated<NotificationSentEntry>
   | Unallocated<NotificationFailedEntry>
-  | Unallocated<AlertAcknowledgedEntry>;
+  | Unallocated<AlertAcknowledgedEntry>
+  | Unallocated<SettingsSetEntry>;
 
 /** The kind part of a system entry's id (`~kind-seq`). */
 const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
@@ -59,6 +62,7 @@ const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
   "notification-sent": "sent",
   "notification-failed": "failed",
   "alert-acknowledged": "ack",
+  "settings-set": "settings",
 };
 
 /**

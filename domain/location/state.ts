@@ -3,6 +3,7 @@ import { emptyProjectionSet, evolve as foldReading, type ProjectionSet } from ".
 import { LOCATION_KEY, alertKey } from "../rules";
 import { hourStart, minuteStart } from "../time-buckets";
 import type { Entry } from "./entries";
+import { emptyCalendar, foldQuarter, type CalendarState } from "../calendar/quarters";
 
 /** Projection rows changed in memory since they were last written (checkpointed). */
 export interface DirtyKeys {
@@ -30,6 +31,8 @@ export interface LocationState {
   raised: Set<string>;
   projections: ProjectionSet;
   dirty: DirtyKeys;
+  /** Settings and the quarter-hour buckets the local calendar is read from (domain/calendar). */
+  calendar: CalendarState;
 }
 
 export const emptyDirty = (): DirtyKeys => ({ minutes: new Set(), hours: new Set(), devices: new Set() });
@@ -42,6 +45,7 @@ export const initialState = (): LocationState => ({
   raised: new Set(),
   projections: emptyProjectionSet(),
   dirty: emptyDirty(),
+  calendar: emptyCalendar(),
 });
 
 /** Rules logged before `windowMinutes` existed looked back 60 minutes: say so, so they compare equal to today's. */
@@ -65,6 +69,11 @@ export function evolve(state: LocationState, entry: Entry): LocationState {
       state.dirty.minutes.add(minuteStart(entry.occurredAt));
       state.dirty.hours.add(hourStart(entry.occurredAt));
       state.dirty.devices.add(entry.deviceId);
+      foldQuarter(state.calendar, entry);
+      break;
+    case "settings-set":
+      state.calendar.settings = entry.settings;
+      state.calendar.settingsSeq = entry.seq;
       break;
     case "rules-set":
       state.rules = normalizeRules(entry.rules);

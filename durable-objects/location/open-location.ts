@@ -1,4 +1,4 @@
-import type { AlertState, EventsPage, HourSummary, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
+import type { ActiveAlert, AlertState, EventsPage, IngestEvent, LogEvent, Rule, ScoreWindow } from "../../protocol";
 import { DEFAULT_RULES } from "../../protocol";
 import type { DeviceState } from "../../domain/projections";
 import { decide, type LocationInput } from "../../domain/location/decide";
@@ -6,9 +6,10 @@ import { allocate, type AlertEntry, type Entry, type ReadingEntry } from "../../
 import { evolve, initialState, type LocationState } from "../../domain/location/state";
 import { longestSpan } from "../../domain/rules";
 import { windowStart } from "../../domain/time-buckets";
-import { hourlySeries, scoreWindowAt } from "../../domain/window";
+import { scoreWindowAt } from "../../domain/window";
 import { WriteMeter } from "../sql";
 import { ActionStore, type CommandState } from "./action-store";
+import { CalendarStore } from "./calendar-store";
 import { EventLog, toLogEvent } from "./event-log";
 import { NotificationStore } from "./notification-store";
 import type { NotificationState } from "../../protocol/notifications";
@@ -20,7 +21,6 @@ export interface LocationReads {
   readonly lastRecordedAt: number | null;
   readonly alertCount: number;
   window(now: number): ScoreWindow;
-  hourly(from: number, to: number): HourSummary[];
   events(after: number, limit: number): EventsPage;
   recent(n: number): LogEvent[];
   devices(): DeviceState[];
@@ -41,7 +41,6 @@ export const EMPTY_LOCATION: LocationReads = {
   lastRecordedAt: null,
   alertCount: 0,
   window: (now) => scoreWindowAt([], now),
-  hourly: (from, to) => hourlySeries([], from, to),
   events: () => ({ events: [], next: null }),
   recent: () => [],
   devices: () => [],
@@ -67,6 +66,7 @@ export class OpenLocation implements LocationReads {
   readonly projections: ProjectionStore;
   readonly actions: ActionStore;
   readonly notifications: NotificationStore;
+  readonly calendar: CalendarStore;
   state: LocationState;
   /** The seq the stored projection rows include. */
   checkpointedSeq = 0;
@@ -76,6 +76,7 @@ export class OpenLocation implements LocationReads {
     this.projections = new ProjectionStore(sql);
     this.actions = new ActionStore(sql);
     this.notifications = new NotificationStore(sql);
+    this.calendar = new CalendarStore(sql);
     this.state = this.load(now);
   }
 
@@ -83,11 +84,13 @@ export class OpenLocation implements LocationReads {
   private load(now: number): LocationState {
     const state = initialState();
     this.actions.loadInto(state);
+    this.calendar.loadInto(state);
     this.projections.loadRecent(state, windowStart(now, longestSpan(state.rules)));
     this.checkpointedSeq = this.projections.checkpointSeq();
     const { head, recordedAt } = this.log.head();
     const tail = readingsOf(this.log.entries(this.checkpointedSeq, head));
     this.projections.loadTouched(state, tail);
+    this.calendar.loadTouched(state, tail);
     for (const e of tail) evolve(state, e);
     state.head = head;
     state.lastRecordedAt = recordedAt;
@@ -133,7 +136,10 @@ export class OpenLocation implements LocationReads {
     this.actions.record(meter, entries);
     this.notifications.record(meter, entries);
     this.notifications.enqueue(meter, entries);
-    this.projections.loadTouched(this.state, readingsOf(entries));
+    this.calendar.record(meter, entries);
+    const readings = readingsOf(entries);
+    this.projections.loadTouched(this.state, readings);
+    this.calendar.loadTouched(this.state, readings);
     for (const e of entries) evolve(this.state, e);
     return entries;
   }
@@ -146,6 +152,7 @@ export class OpenLocation implements LocationReads {
   /** Writes the dirty projection rows. Call inside a transaction. */
   checkpoint(meter: WriteMeter, now: number): void {
     this.projections.checkpoint(meter, this.state, windowStart(now, longestSpan(this.state.rules)), now);
+    this.calendar.checkpoint(meter, this.state, now);
     this.checkpointedSeq = this.state.head;
   }
 
@@ -169,10 +176,6 @@ export class OpenLocation implements LocationReads {
 
   window(now: number): ScoreWindow {
     return scoreWindowAt(this.state.projections.minutes.values(), now);
-  }
-
-  hourly(from: number, to: number): HourSummary[] {
-    return this.projections.hourly(this.state, from, to);
   }
 
   events(after: number, limit: number): EventsPage {

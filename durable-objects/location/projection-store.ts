@@ -1,10 +1,8 @@
-import type { HourSummary } from "../../protocol";
 import { decodeSketch, encodeSketch, type DeviceSketch } from "../../domain/device-count";
 import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
 import { emptyDirty, type LocationState } from "../../domain/location/state";
 import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
 import { hourStart } from "../../domain/time-buckets";
-import { hourlySeries } from "../../domain/window";
 import { PROJECTION_TABLES } from "./schema";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
@@ -54,11 +52,11 @@ const tallyOf = (r: TallyColumns): Tally => ({
  * Uncapped rows keep the plain list, so rows written before the cap read as before.
  */
 type CappedCell<T> = { listed: T[]; sketch: string };
-function decodeCell<T>(cell: string): { listed: T[]; sketch?: DeviceSketch } {
+export function decodeCell<T>(cell: string): { listed: T[]; sketch?: DeviceSketch } {
   const parsed = JSON.parse(cell) as T[] | CappedCell<T>;
   return Array.isArray(parsed) ? { listed: parsed } : { listed: parsed.listed, sketch: decodeSketch(parsed.sketch) };
 }
-const encodeCell = <T>(listed: T[], sketch: DeviceSketch | undefined): string =>
+export const encodeCell = <T>(listed: T[], sketch: DeviceSketch | undefined): string =>
   JSON.stringify(sketch ? ({ listed, sketch: encodeSketch(sketch) } satisfies CappedCell<T>) : listed);
 
 function decodeMinute(r: BucketRow): MinuteBucket {
@@ -184,16 +182,6 @@ export class ProjectionStore {
   /** Records that the stored projection rows include the log up to `head`. */
   setCheckpoint(meter: WriteMeter, head: number): void {
     meter.run("INSERT INTO meta (key, value) VALUES ('checkpoint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", String(head));
-  }
-
-  /** Hours in [from, to): stored rows, overlaid by the newer ones in memory. */
-  hourly(state: LocationState, from: number, to: number): HourSummary[] {
-    const byStart = new Map<number, HourBucket>();
-    for (const r of this.sql.exec<BucketRow>(`SELECT ${BUCKET_COLUMNS} FROM hours WHERE start >= ? AND start < ?`, from, to)) {
-      byStart.set(r.start, decodeHour(r));
-    }
-    for (const [start, h] of state.projections.hours) if (start >= from && start < to) byStart.set(start, h);
-    return hourlySeries(byStart.values(), from, to);
   }
 
   /** Every device: stored rows, overlaid by the newer ones in memory. */

@@ -4,7 +4,7 @@ import { isoString } from "../../protocol/time";
 import type { WriteMeter } from "../sql";
 import type { OpenLocation } from "./open-location";
 import { Retention } from "./retention";
-import { PROJECTION_TABLES } from "./schema";
+import { READING_TABLES } from "./schema";
 
 /**
  * Log entries folded per chunk. Each chunk is one invocation (the POST, then
@@ -69,7 +69,7 @@ export class Rebuild {
    */
   start(meter: WriteMeter, now: number): void {
     if (this.running) return;
-    for (const table of PROJECTION_TABLES) {
+    for (const table of READING_TABLES) {
       meter.run(`DROP TABLE IF EXISTS ${SHADOW}${table}`);
       const { sql } = this.sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table).one();
       meter.run(sql.replace(/^CREATE TABLE\s+"?\w+"?/, `CREATE TABLE ${SHADOW}${table}`));
@@ -94,14 +94,16 @@ export class Rebuild {
       readings.push(...open.log.entries(after, Math.min(upTo, after + READ_PAGE)).filter(isReading));
     }
     open.projections.foldInto(meter, readings, SHADOW);
+    open.calendar.foldInto(meter, readings, SHADOW);
     const swap = upTo === head;
     if (swap) {
-      for (const table of PROJECTION_TABLES) {
+      for (const table of READING_TABLES) {
         meter.run(`DROP TABLE ${table}`);
         meter.run(`ALTER TABLE ${SHADOW}${table} RENAME TO ${table}`);
       }
       open.actions.rebuild(meter, open.log.systemEntries());
       open.notifications.rebuild(meter, open.log.systemEntries());
+      open.calendar.rebuildSettings(meter, open.log.systemEntries());
       open.projections.setCheckpoint(meter, head);
     }
     this.save(meter, {

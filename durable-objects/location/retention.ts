@@ -2,7 +2,7 @@ import type { ReadingEntry } from "../../domain/location/entries";
 import { commitsToDrop, nextRetentionDue, type CommitAge } from "../../domain/location/retention";
 import type { WriteMeter } from "../sql";
 import type { OpenLocation } from "./open-location";
-import { PROJECTION_TABLES } from "./schema";
+import { READING_TABLES } from "./schema";
 
 /**
  * The readings retention dropped live on in the projections: every pass folds
@@ -86,13 +86,14 @@ export class Retention {
     if (!first || !last) return;
     const after = first.firstSeq - 1;
     const upTo = last.firstSeq + last.count - 1;
-    for (const table of PROJECTION_TABLES) {
+    for (const table of READING_TABLES) {
       const { sql } = this.sql.exec<{ sql: string }>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", table).one();
       meter.run(sql.replace(/^CREATE TABLE\s+"?\w+"?/, `CREATE TABLE IF NOT EXISTS ${BASE}${table}`));
     }
     const readings: ReadingEntry[] = [];
     for (let from = after; from < upTo; from += PAGE) readings.push(...open.log.entries(from, Math.min(upTo, from + PAGE)).filter(isReading));
     open.projections.foldInto(meter, readings, BASE);
+    open.calendar.foldInto(meter, readings, BASE);
     for (let i = 0; i < readings.length; i += PAGE) {
       const ids = [...new Set(readings.slice(i, i + PAGE).map((r) => r.id))];
       meter.run(
@@ -114,7 +115,7 @@ export class Retention {
   seed(meter: WriteMeter, prefix: string): number {
     const dropped = this.droppedUpTo();
     if (dropped === 0) return 0;
-    for (const table of PROJECTION_TABLES) meter.run(`INSERT INTO ${prefix}${table} SELECT * FROM ${BASE}${table}`);
+    for (const table of READING_TABLES) meter.run(`INSERT INTO ${prefix}${table} SELECT * FROM ${BASE}${table}`);
     return dropped;
   }
 }

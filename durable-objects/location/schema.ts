@@ -61,6 +61,12 @@ export const LOCATION_MIGRATIONS: Migration[] = [
 
 /** The reading projections, which a rebuild empties and refills from the log. */
 export const PROJECTION_TABLES = ["minutes", "hours", "devices"] as const;
+/**
+ * Every projection of the readings, the calendar's quarters included: what a
+ * chunked rebuild builds in shadow tables and swaps in, and what retention
+ * keeps the dropped prefix's totals of (its base tables).
+ */
+export const READING_TABLES = [...PROJECTION_TABLES, "quarters"] as const;
 /** The action projections, likewise. */
 export const ACTION_TABLES = ["rule_set", "alerts", "commands"] as const;
 
@@ -119,7 +125,29 @@ LOCATION_MIGRATIONS.push({
   `,
 });
 
-// Version 5, not 4: the calendar's migration (a parallel branch) takes 4; migrate() applies any version missing, in order.
+LOCATION_MIGRATIONS.push({
+  version: 4,
+  description: "calendar: settings, quarter-hour buckets with votes by value",
+  // A location with a log from before this version has no quarters yet: the flag makes the object rebuild its
+  // projections from the log once, on load (durable-objects/location-stream.ts).
+  sql: `
+    CREATE TABLE settings (
+      singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+      seq INTEGER NOT NULL,
+      body TEXT NOT NULL
+    );
+    CREATE TABLE quarters (
+      start INTEGER PRIMARY KEY,
+      votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+      temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+      humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+      happy INTEGER NOT NULL, neutral INTEGER NOT NULL, sad INTEGER NOT NULL,
+      devices TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) SELECT 'calendar-rebuild', '1' WHERE EXISTS (SELECT 1 FROM commits);
+  `,
+});
+
 LOCATION_MIGRATIONS.push({
   version: 5,
   description: "notifications: outbox of alert changes, notifications, acknowledgements",

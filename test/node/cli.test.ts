@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ackResponse, eventsPage, locationsResponse, rebuildResponse, rulesResponse, shareResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
+import { ackResponse, eventsPage, locationsResponse, rebuildResponse, rulesResponse, settingsResponse, shareResponse, statsResponse, type IngestEventInput, type LogEvent } from "../../protocol";
 import { freePort } from "../support/free-port";
 import { startLocalWorker, type LocalWorker } from "../support/local-worker";
 
@@ -139,6 +139,32 @@ describe("happy-hub CLI", () => {
       child.kill("SIGINT");
     }
     expect(await exited).toBe(0);
+  });
+
+  it("settings set from stdin, settings get shows them; bad settings send nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "happy-hub-cli-settings-"));
+    try {
+      writeFileSync(join(dir, ".dev.vars"), `ADMIN_TOKEN=${worker.adminToken}\n`);
+      const settings = { timeZone: "America/New_York", openingHours: { mon: [["09:00", "17:00"]] }, displayName: "Paoli store" };
+      const set = await cli(["settings", "set", "cli-settings", "--json"], { cwd: dir, input: JSON.stringify(settings) });
+      expect(set.code, set.stderr).toBe(0);
+      const answer = settingsResponse.parse(JSON.parse(set.stdout));
+      expect(answer.settings).toEqual(settings);
+      const get = await cli(["settings", "get", "cli-settings"]);
+      expect(get.code, get.stderr).toBe(0);
+      expect(get.stdout).toContain(`cli-settings: settings set at seq ${answer.seq}`);
+      expect(get.stdout).toMatch(/time zone\s+America\/New_York/);
+      expect(get.stdout).toMatch(/opening hours\s+mon 09:00-17:00/);
+
+      const bad = await cli(["settings", "set", "cli-settings"], { cwd: dir, input: JSON.stringify({ timeZone: "Mars/Base", openingHours: { mon: [["18:00", "09:00"]] } }) });
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain("stdin is not valid settings (nothing was sent)");
+      expect(bad.stderr).toContain('  - timeZone: unknown time zone "Mars/Base"');
+      expect(bad.stderr).toContain("  - openingHours.mon.0: 18:00–09:00 is reversed or empty");
+      expect(settingsResponse.parse(JSON.parse((await cli(["settings", "get", "cli-settings", "--json"])).stdout)).seq).toBe(answer.seq);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("rules set from a file with the admin token of .dev.vars, rules get shows them; a bad file sends nothing", async () => {

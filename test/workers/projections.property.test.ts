@@ -163,7 +163,7 @@ describe("projections: incremental = rebuild = oracle", () => {
 
         const from = Math.floor((now - 7 * HOUR) / HOUR) * HOUR;
         const to = Math.floor(now / HOUR) * HOUR + HOUR;
-        const hourly = await stub.hourly(from, to);
+        const { hours: hourly } = await stub.hourly(from, to, false);
         const expectedHours = hourlyOf(accepted, from, to);
         expect(hourly.map((h) => h.hour)).toEqual(expectedHours.map((h) => h.hour));
         hourly.forEach((h, i) => expectCloseAggregate(h, expectedHours[i]!));

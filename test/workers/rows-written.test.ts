@@ -121,5 +121,5 @@ describe("one event per batch (a real fleet's trickle)", () => {
     const incremental = await stub.projectionRows();
     await stub.rebuild();
     expect(await stub.projectionRows()).toEqual(incremental);
-  });
+  }, 30_000); // 300 sequential appends: ~5 s on a loaded 2-core machine
 });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { rulesBody, shareBody, systemEventId, type ShareResponse, type AlertsResponse, type DevicesResponse, type EventsGone, type HourlyResponse, type LocationResponse, type LocationsResponse, type RebuildResponse, type RulesResponse } from "../../protocol";
+import { rulesBody, shareBody, systemEventId, type ShareResponse, type AlertsResponse, type DevicesResponse, type EventsGone, type HourlyLocalResponse, type LocationResponse, type LocationsResponse, type RebuildResponse, type RulesResponse } from "../../protocol";
 import { readJsonBody } from "../json-body";
 import { ackBody, type AckResponse } from "../../protocol/notifications";
 import { ApiError } from "../errors";
@@ -10,7 +10,8 @@ import { makeShareKey } from "../credentials";
 import { readAccess, socketAccess } from "../guards";
 import { bearerSecret } from "../middleware/bearer-secret";
 import { requireSecret } from "../secrets";
-import { encodeLocationsCursor, eventsQuery, hourlyQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
+import { localHourlyQuery } from "../calendar-params";
+import { encodeLocationsCursor, eventsQuery, liveQuery, locationsQuery, parseLocation, parseOr400 } from "../params";
 import { fleetStub, locationStub } from "../stubs";
 import { locationDevices } from "../device-health";
 
@@ -34,9 +35,9 @@ export const locations = new Hono<AppEnv>()
   })
   .get("/:location/hourly", read, async (c) => {
     const location = parseLocation(c.req.param("location"));
-    const { from, to } = parseOr400(hourlyQuery(Date.now()), c.req.query(), "hourly query");
-    const hours = await locationStub(c.env, location).hourly(from, to);
-    return c.json({ hours } satisfies HourlyResponse);
+    const { from, to, openOnly } = parseOr400(localHourlyQuery(Date.now()), c.req.query(), "hourly query");
+    const { timeZone, hours } = await locationStub(c.env, location).hourly(from, to, openOnly);
+    return c.json({ location, timeZone, openOnly, hours } satisfies HourlyLocalResponse);
   })
   .get("/:location/events", read, async (c) => {
     const location = parseLocation(c.req.param("location"));

@@ -56,6 +56,8 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
       return { tone: "alert", title: "Notification failed", detail: `${event.notificationId}: ${event.error} (${attemptsOf(event.attempts)})` };
     case "alert-acknowledged":
       return { tone: "clear", title: "Alert acknowledged", detail: `${event.alertId}${event.comment === null ? "" : `: “${event.comment}”`}` };
+    case "settings-set":
+      return { tone: "info", title: "Settings changed", detail: `${event.settings.timeZone}${event.settings.openingHours ? ", opening hours set" : ", always open"}` };
   }
 }
 

@@ -1,15 +1,6 @@
 import type { HourSummary } from "../../../protocol";
+import { csvLine } from "../../../protocol/csv";
 import { fromCelsius, type TemperatureUnit } from "./units";
-
-/**
- * A CSV field: quoted when it holds a comma, quote or line break (RFC 4180).
- * Numbers lose only binary float noise (°F conversion gives 70.52000000000001).
- */
-function field(value: string | number | null): string {
-  if (value === null) return "";
-  const text = typeof value === "number" ? String(Number(value.toPrecision(12))) : value;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
 
 /**
  * The hourly history as CSV, one row per hour, oldest first. Numbers stay
@@ -26,7 +17,8 @@ export function hourlyCsv(hours: HourSummary[], unit: TemperatureUnit): string {
     h.temperature === null ? null : fromCelsius(h.temperature, unit),
     h.humidity,
   ]);
-  return [header, ...rows].map((row) => row.map(field).join(",")).join("\r\n") + "\r\n";
+  // Fields as protocol/csv.ts writes them: the export route (…/export) writes the same numbers.
+  return [header, ...rows].map(csvLine).join("");
 }
 
 /** A file name that sorts by date and survives any file system. */

@@ -1,11 +1,9 @@
 import type { ReadingEvent } from "../../../protocol";
 
 export type Vote = NonNullable<ReadingEvent["vote"]>;
-export type TemperatureUnit = "C" | "F";
+import type { TemperatureUnit } from "../../../protocol/csv";
 
-/** Temperatures travel in °C; the viewer may prefer °F (the original device's unit). */
-export const fromCelsius = (celsius: number, unit: TemperatureUnit): number =>
-  unit === "C" ? celsius : celsius * 1.8 + 32;
+export { fromCelsius, type TemperatureUnit } from "../../../protocol/csv";
 
 export const UNIT_STORAGE_KEY = "happy-hub:temperature-unit";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { emptyTally, addReadings, type Tally } from "../../../domain/tally";
 import type { HourBucket, MinuteBucket } from "../../../domain/projections";
-import { hourlySeries, scoreWindowAt } from "../../../domain/window";
+import { scoreWindowAt } from "../../../domain/window";
 import { HOUR_MS, MINUTE_MS } from "../../../domain/time-buckets";
 import type { Readings } from "../../../protocol";
 
@@ -64,29 +64,5 @@ describe("scoreWindowAt", () => {
       temperature: null,
       humidity: null,
     });
-  });
-});
-
-describe("hourlySeries", () => {
-  const h10 = at("2024-03-10T10:00:00Z");
-  const empty = { votes: 0, score: null, devices: 0, temperature: null, humidity: null };
-
-  it("one row per hour in [from, to), oldest first, empty hours filled", () => {
-    const series = hourlySeries(
-      [hour(h10 + 2 * HOUR_MS, ["a"], { vote: 0 }), hour(h10, ["a", "b"], { vote: 1, temperature: 20 }, { vote: 0.5 })],
-      h10,
-      h10 + 3 * HOUR_MS,
-    );
-    expect(series).toEqual([
-      { hour: "2024-03-10T10:00:00.000Z", votes: 2, score: 0.75, devices: 2, temperature: 20, humidity: null },
-      { hour: "2024-03-10T11:00:00.000Z", ...empty },
-      { hour: "2024-03-10T12:00:00.000Z", votes: 1, score: 0, devices: 1, temperature: null, humidity: null },
-    ]);
-  });
-
-  it("ignores buckets outside the range; an empty range gives no rows", () => {
-    const buckets = [hour(h10 - HOUR_MS, ["x"], { vote: 1 }), hour(h10 + HOUR_MS, ["y"], { vote: 1 })];
-    expect(hourlySeries(buckets, h10, h10 + HOUR_MS)).toEqual([{ hour: "2024-03-10T10:00:00.000Z", ...empty }]);
-    expect(hourlySeries(buckets, h10, h10)).toEqual([]);
   });
 });
