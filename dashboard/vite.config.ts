@@ -28,6 +28,8 @@ const securityHeadersFile = (): Plugin => ({
 export default defineConfig({
   root: here("."),
   plugins: [svelte(), securityHeadersFile()],
+  // zod with its compiled parsers off, configured before any schema exists (see src/lib/zod-config.ts).
+  resolve: { alias: [{ find: /^zod$/, replacement: here("src/lib/zod-config.ts") }] },
   build: {
     outDir: here("../dist/dashboard"),
     emptyOutDir: true,

@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     return;
   }
   const hash = inputsHash();
-  const fresh = existsSync(STAMP) && readFileSync(STAMP, "utf8") === hash && existsSync(join(DIST, "index.html")) && existsSync(join(DOCS_OUT, "index.html"));
+  const outputs = [join(DIST, "index.html"), join(DOCS_OUT, "index.html"), join(LIB, "bridge.mjs"), join(LIB, "cli.mjs")];
+  const fresh = existsSync(STAMP) && readFileSync(STAMP, "utf8") === hash && outputs.every((path) => existsSync(path));
   if (fresh && !values.force) return;
   const t0 = performance.now();
   await buildDashboard();

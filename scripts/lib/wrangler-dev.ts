@@ -17,6 +17,8 @@ export interface WranglerDevOptions {
   root?: string;
   /** wrangler's --log-level (default warn); `info` prints one line per request. */
   logLevel?: "warn" | "info";
+  /** Secrets and vars from this file instead of the checkout's `.dev.vars` (tests pass /dev/null: theirs are all `vars`). */
+  envFile?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export function spawnWranglerDev(o: WranglerDevOptions): ChildProcess {
       "--show-interactive-dev-session=false",
       "--log-level", o.logLevel ?? "warn",
       ...(o.config ? ["--config", o.config] : []),
+      ...(o.envFile ? ["--env-file", o.envFile] : []),
       ...vars,
     ],
     {

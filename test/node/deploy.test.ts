@@ -25,11 +25,12 @@ describe("deploy stays possible", () => {
     const path = join(outdir, bundle!);
     const source = readFileSync(path);
     // The bundle must export every Durable Object class the bindings name (minified: `export{… as LocationStream,…}`).
-    for (const name of ["LocationStream", "CommandHub", "Fleet"]) expect(source.toString()).toMatch(new RegExp(`export\\s*\\{[^}]*\\bas ${name}\\b`));
+    for (const name of ["LocationStream", "CommandHub", "Fleet", "DeviceRegistry", "NotificationConfig"]) expect(source.toString()).toMatch(new RegExp(`export\\s*\\{[^}]*\\bas ${name}\\b`));
     const gzipped = gzipSync(source).length;
     console.log(`worker bundle: ${(statSync(path).size / 1024).toFixed(1)} KiB, ${(gzipped / 1024).toFixed(1)} KiB gzipped`);
-    // The budget (docs/BENCHMARKS.md, Sizes): minified, zod's locales left out (wrangler.toml).
-    expect(gzipped / 1024, "worker bundle gzipped KiB").toBeLessThanOrEqual(100);
+    // The budget (docs/BENCHMARKS.md, Sizes): minified, zod's locales left out (wrangler.toml). 128 KiB since the
+    // device registry, notifications and the calendar (~110 KiB with them); the platform's limit is 3 MiB.
+    expect(gzipped / 1024, "worker bundle gzipped KiB").toBeLessThanOrEqual(128);
     // Only English of zod's locales: a second language's text would mean the [alias] no longer applies.
     expect(source.toString()).toContain("Invalid input");
     expect(source.toString()).not.toContain("Ongeldige invoer"); // Dutch, one of the locales left out

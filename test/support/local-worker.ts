@@ -63,6 +63,8 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       vars: { INGEST_TOKEN: ingestToken, ADMIN_TOKEN: adminToken, ...options.vars },
       ...(options.root !== undefined && { root: options.root }),
       ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+      // Only what the test passes: a .dev.vars that `npm start` left in the checkout must not change the worker.
+      envFile: "/dev/null",
     });
     child.stdout?.on("data", (d: Buffer) => (log += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (log += d.toString()));

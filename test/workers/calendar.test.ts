@@ -6,6 +6,7 @@ import {
   heatmapResponse,
   hourlyLocalResponse,
   rankingResponse,
+  rebuildResponse,
   settingsResponse,
   weeklyResponse,
   type LocationSettings,
@@ -271,7 +272,7 @@ describe("ranking", () => {
 });
 
 describe("projections from before the calendar", () => {
-  it("a location whose log predates the quarter buckets rebuilds them from the log once, on load", async () => {
+  it("a location whose log predates the quarter buckets rebuilds them from the log once, starting on load (chunked, by its alarm)", async () => {
     const location = "calendar-upgrade";
     await ingestOk([reading(location, { occurredAt: "2026-12-02T10:00:00Z", vote: 1 }), reading(location, { occurredAt: "2026-12-02T11:00:00Z", vote: 0 })]);
     const stub = env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
@@ -282,6 +283,14 @@ describe("projections from before the calendar", () => {
       state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('calendar-rebuild', '1')");
     });
     await evictDurableObject(stub);
+    // Loading starts a chunked rebuild; its alarm runs the chunks (a real alarm, not called by the test).
+    await api(locationPath(location));
+    const admin = { headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` } };
+    const deadline = Date.now() + 20_000;
+    while ((await parsed(await api(locationPath(location, "/rebuild"), admin), rebuildResponse)).state !== "done") {
+      if (Date.now() > deadline) throw new Error("the rebuild started on load did not finish within 20 s");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const { days } = await parsed(await api(locationPath(location, "/daily?from=2026-12-02&to=2026-12-02")), dailyResponse);
     expect(days.map((d) => [d.votes, d.score])).toEqual([[2, 0.5]]);
     expect(await stub.projectionRows()).toEqual(before);
