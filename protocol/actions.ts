@@ -22,8 +22,13 @@ export const commandPayload = z
   .max(256, "command payload must be at most 256 characters")
   .refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 
-export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
-  error: 'metric must be "score", "temperature" or "humidity"',
+/**
+ * `votes` (location scope only): how many votes the window holds, judged only
+ * while the location has been open for the whole window (domain/rules-location.ts);
+ * `minSamples` does not apply to it (zero votes is what it looks for).
+ */
+export const ruleMetric = z.enum(["score", "temperature", "humidity", "votes"], {
+  error: 'metric must be "score", "temperature", "humidity" or "votes"',
 });
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
@@ -70,6 +75,12 @@ export const rule = z
     }
     if (r.metric === "temperature" && (r.threshold < -100 || r.threshold > 200)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 °C" });
+    }
+    if (r.metric === "votes") {
+      if (r.scope !== "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'the votes metric counts the whole location\'s votes: it needs scope "location"' });
+      if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 100_000) {
+        ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number of votes from 1 to 100000" });
+      }
     }
   });
 export type Rule = z.output<typeof rule>;
