@@ -1,3 +1,4 @@
+import type { DailyRow } from "../../protocol/calendar";
 import { clockMinutes, type LocationSettings } from "../../protocol/settings";
 import type { WebhookPayload } from "../../protocol/notifications";
 import { isoString } from "../../protocol/time";
@@ -51,7 +52,8 @@ export const digestSpan = (settings: LocationSettings, day: number) => dailySpan
 /** The digest of local day `day` (a day number) from the quarter buckets of `digestSpan`. */
 export function digestOf(quarters: Iterable<QuarterBucket>, settings: LocationSettings, day: number): Digest {
   const buckets = [...quarters];
-  const [before, of] = dailyRows(buckets, settings, day - 1, day) as [DigestFigures, DigestFigures];
+  // Two days asked, two rows back.
+  const [before, of] = dailyRows(buckets, settings, day - 1, day) as [DailyRow, DailyRow];
   const { from, to } = dailySpan(settings, day, day);
   let worstHour: Digest["worstHour"] = null;
   for (const h of localHours(buckets, settings, from, to)) {
