@@ -23,6 +23,8 @@ export function measure(rule: Rule, t: Tally, judged = true): Measure {
       return { value: t.temperatureCount > 0 ? t.temperatureSum / t.temperatureCount : null, samples: t.temperatureCount };
     case "humidity":
       return { value: t.humidityCount > 0 ? t.humiditySum / t.humidityCount : null, samples: t.humidityCount };
+    case "sad-share":
+      return { value: t.votes > 0 ? t.sad / t.votes : null, samples: t.votes };
     case "votes":
       return { value: t.votes, samples: t.votes };
   }

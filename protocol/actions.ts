@@ -23,12 +23,14 @@ export const commandPayload = z
   .refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 
 /**
+ * `sad-share`: the share of sad votes (0) among the window's votes, 0 to 1
+ * (e.g. above 0.5 over 15 minutes with minSamples 4), for a device or the location.
  * `votes` (location scope only): how many votes the window holds, judged only
  * while the location has been open for the whole window (domain/rules-location.ts);
  * `minSamples` does not apply to it (zero votes is what it looks for).
  */
-export const ruleMetric = z.enum(["score", "temperature", "humidity", "votes"], {
-  error: 'metric must be "score", "temperature", "humidity" or "votes"',
+export const ruleMetric = z.enum(["score", "temperature", "humidity", "sad-share", "votes"], {
+  error: 'metric must be "score", "temperature", "humidity", "sad-share" or "votes"',
 });
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
@@ -69,6 +71,9 @@ export const rule = z
   .superRefine((r, ctx) => {
     if (r.metric === "score" && (r.threshold < 0 || r.threshold > 1)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a score threshold must be between 0 and 1" });
+    }
+    if (r.metric === "sad-share" && (r.threshold < 0 || r.threshold > 1)) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)" });
     }
     if (r.metric === "humidity" && (r.threshold < 0 || r.threshold > 100)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a humidity threshold must be between 0 and 100" });

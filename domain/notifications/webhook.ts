@@ -60,7 +60,7 @@ function metricValue(metric: AlertEntry["metric"], value: number): string {
 }
 
 const samplesOf = (metric: AlertEntry["metric"], n: number): string =>
-  metric === "score" || metric === "votes" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
+  metric === "score" || metric === "votes" || metric === "sad-share" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
 /** The one human line of an alert change, for chat. */
 export function alertText(location: string, alert: AlertEntry): string {

@@ -20,7 +20,7 @@ function metricValue(metric: Metric, value: number, unit: TemperatureUnit): stri
 }
 
 const samplesOf = (metric: Metric, n: number): string =>
-  metric === "score" || metric === "votes" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
+  metric === "score" || metric === "votes" || metric === "sad-share" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
 const attemptsOf = (n: number): string => `${n} attempt${n === 1 ? "" : "s"}`;
 

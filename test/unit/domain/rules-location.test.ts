@@ -50,7 +50,7 @@ describe("the votes metric: its rule", () => {
     expect(issues({ id: "q", metric: "votes", op: "below", threshold: 3 })).toEqual(['scope: the votes metric counts the whole location\'s votes: it needs scope "location"']);
     expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 2.5 })).toEqual(["threshold: a votes threshold must be a whole number of votes from 1 to 100000"]);
     expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 0 })).toEqual(["threshold: a votes threshold must be a whole number of votes from 1 to 100000"]);
-    expect(issues({ id: "q", scope: "location", metric: "votez", op: "below", threshold: 3 })).toEqual(['metric: metric must be "score", "temperature", "humidity" or "votes"']);
+    expect(issues({ id: "q", scope: "location", metric: "votez", op: "below", threshold: 3 })).toEqual(['metric: metric must be "score", "temperature", "humidity", "sad-share" or "votes"']);
   });
 });
 
@@ -111,5 +111,46 @@ describe("timing: opening hours wake the location", () => {
 
   it("is null when no window ever fits in the opening hours", () => {
     expect(nextOpenWindowChange({ timeZone: "UTC", openingHours: { mon: [["09:00", "09:30"]] } }, Date.UTC(2026, 5, 1), 60 * MIN)).toBeNull();
+  });
+});
+
+describe("the sad-share metric: share of sad votes over the window", () => {
+  const sadShare: Rule = rule.parse({ id: "sad-share", scope: "location", metric: "sad-share", op: "above", threshold: 0.5, windowMinutes: 15, minSamples: 4 });
+  const voteOf = (value: 0 | 0.5 | 1, deviceId: string, at: number) => (): Entry => ({ ...base(at), id: `m-${nextSeq}`, type: "reading", deviceId, vote: value });
+  const T = Date.UTC(2026, 11, 3, 12, 0);
+
+  it("takes a share from 0 to 1; anything else is refused with the reason", () => {
+    const issues = (input: unknown) => rule.safeParse(input).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: 50 })).toEqual(["threshold: a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)"]);
+    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: -0.1 })).toEqual(["threshold: a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)"]);
+    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: "half" })).toEqual(["threshold: threshold must be a finite number"]);
+  });
+
+  it("raises when more than half of at least 4 votes of the last 15 minutes, from all devices, are sad (neutral is not sad)", () => {
+    given(rulesSet([sadShare], T - 20 * MIN), voteOf(0, "d1", T - 5 * MIN), voteOf(0, "d2", T - 4 * MIN), voteOf(0.5, "d1", T - 3 * MIN))
+      .when({ type: "ingest", events: [{ id: "e4", deviceId: "d2", location: "MTC", occurredAt: T - MIN, vote: 0 }] }, T)
+      .then([{ type: "reading" }, { type: "alert-raised", ruleId: "sad-share", metric: "sad-share", op: "above", threshold: 0.5, value: 0.75, samples: 4 }]);
+  });
+
+  it("says nothing at exactly half, with too few votes, or for sad votes older than the window", () => {
+    given(rulesSet([sadShare], T - 20 * MIN), voteOf(0, "d1", T - 5 * MIN), voteOf(0, "d2", T - 4 * MIN), voteOf(0.5, "d1", T - 3 * MIN), voteOf(1, "d1", T - 2 * MIN)).when(tick, T).then([]);
+    given(rulesSet([sadShare], T - 20 * MIN), voteOf(0, "d1", T - 5 * MIN), voteOf(0, "d2", T - 4 * MIN), voteOf(0, "d1", T - 3 * MIN)).when(tick, T).then([]);
+    given(rulesSet([sadShare], T - 30 * MIN), voteOf(0, "d1", T - 20 * MIN), voteOf(0, "d2", T - 19 * MIN), voteOf(1, "d1", T - 3 * MIN), voteOf(1, "d1", T - 2 * MIN)).when(tick, T).then([]);
+  });
+
+  it("clears by alarm when the sad votes leave the window, with nothing new arriving", () => {
+    const raisedAt = T - 2 * MIN;
+    const { state, when } = given(
+      rulesSet([sadShare], T - 20 * MIN),
+      voteOf(0, "d1", T - 10 * MIN),
+      voteOf(0, "d2", T - 10 * MIN),
+      voteOf(0, "d1", T - 10 * MIN),
+      voteOf(1, "d1", T - 2 * MIN),
+      () => ({ ...base(raisedAt), id: `~alert-${nextSeq}`, type: "alert-raised", ruleId: "sad-share", metric: "sad-share", op: "above", threshold: 0.5, value: 0.75, samples: 4 }),
+    );
+    const at = nextVerdictChange(state, T);
+    // The minute of the three sad votes leaves the 15-minute window.
+    expect(at).toBe(T - 10 * MIN + 15 * MIN + 1);
+    when(tick, at!).then([{ type: "alert-cleared", ruleId: "sad-share", value: 0, samples: 1 }]);
   });
 });
