@@ -73,7 +73,7 @@ export const rule = z
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a score threshold must be between 0 and 1" });
     }
     if (r.metric === "sad-share" && (r.threshold < 0 || r.threshold > 1)) {
-      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)" });
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a sad-share threshold must be between 0 and 1" });
     }
     if (r.metric === "humidity" && (r.threshold < 0 || r.threshold > 100)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a humidity threshold must be between 0 and 100" });
@@ -82,9 +82,9 @@ export const rule = z
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 °C" });
     }
     if (r.metric === "votes") {
-      if (r.scope !== "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'the votes metric counts the whole location\'s votes: it needs scope "location"' });
+      if (r.scope !== "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'the votes metric needs scope "location"' });
       if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 100_000) {
-        ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number of votes from 1 to 100000" });
+        ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number from 1 to 100000" });
       }
     }
   });

@@ -47,9 +47,9 @@ describe("the votes metric: its rule", () => {
   it("is a location rule counting whole votes; anything else is refused with the reason", () => {
     expect(quiet).toMatchObject({ scope: "location", metric: "votes", threshold: 3 });
     const issues = (input: unknown) => rule.safeParse(input).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    expect(issues({ id: "q", metric: "votes", op: "below", threshold: 3 })).toEqual(['scope: the votes metric counts the whole location\'s votes: it needs scope "location"']);
-    expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 2.5 })).toEqual(["threshold: a votes threshold must be a whole number of votes from 1 to 100000"]);
-    expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 0 })).toEqual(["threshold: a votes threshold must be a whole number of votes from 1 to 100000"]);
+    expect(issues({ id: "q", metric: "votes", op: "below", threshold: 3 })).toEqual(['scope: the votes metric needs scope "location"']);
+    expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 2.5 })).toEqual(["threshold: a votes threshold must be a whole number from 1 to 100000"]);
+    expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 0 })).toEqual(["threshold: a votes threshold must be a whole number from 1 to 100000"]);
     expect(issues({ id: "q", scope: "location", metric: "votez", op: "below", threshold: 3 })).toEqual(['metric: metric must be "score", "temperature", "humidity", "sad-share" or "votes"']);
   });
 });
@@ -121,8 +121,8 @@ describe("the sad-share metric: share of sad votes over the window", () => {
 
   it("takes a share from 0 to 1; anything else is refused with the reason", () => {
     const issues = (input: unknown) => rule.safeParse(input).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: 50 })).toEqual(["threshold: a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)"]);
-    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: -0.1 })).toEqual(["threshold: a sad-share threshold is a share of the votes, between 0 and 1 (0.5 for half)"]);
+    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: 50 })).toEqual(["threshold: a sad-share threshold must be between 0 and 1"]);
+    expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: -0.1 })).toEqual(["threshold: a sad-share threshold must be between 0 and 1"]);
     expect(issues({ id: "s", scope: "location", metric: "sad-share", op: "above", threshold: "half" })).toEqual(["threshold: threshold must be a finite number"]);
   });
 
