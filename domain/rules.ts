@@ -9,7 +9,13 @@ export interface Measure {
   samples: number;
 }
 
-export function measure(rule: Rule, t: Tally): Measure {
+/**
+ * `judged`: whether the rule is in force now (false only for a `votes` rule
+ * while its window is not wholly within opening hours: domain/rules-location.ts);
+ * a rule not in force measures nothing, so it does not hold.
+ */
+export function measure(rule: Rule, t: Tally, judged = true): Measure {
+  if (!judged) return { value: null, samples: t.votes };
   switch (rule.metric) {
     case "score":
       return { value: t.votes > 0 ? t.voteSum / t.votes : null, samples: t.votes };
@@ -17,12 +23,16 @@ export function measure(rule: Rule, t: Tally): Measure {
       return { value: t.temperatureCount > 0 ? t.temperatureSum / t.temperatureCount : null, samples: t.temperatureCount };
     case "humidity":
       return { value: t.humidityCount > 0 ? t.humiditySum / t.humidityCount : null, samples: t.humidityCount };
+    case "sad-share":
+      return { value: t.votes > 0 ? t.sad / t.votes : null, samples: t.votes };
+    case "votes":
+      return { value: t.votes, samples: t.votes };
   }
 }
 
-/** Whether the rule's condition holds: enough samples, and the value past the threshold. */
+/** Whether the rule's condition holds: enough samples (but for `votes`, which counts them), and the value past the threshold. */
 export function holds(rule: Rule, m: Measure): boolean {
-  if (m.value === null || m.samples < rule.minSamples) return false;
+  if (m.value === null || (rule.metric !== "votes" && m.samples < rule.minSamples)) return false;
   return rule.op === "below" ? m.value < rule.threshold : m.value > rule.threshold;
 }
 
@@ -75,6 +85,9 @@ export type Action =
 /** A device's tally over `rule`'s window (LOCATION_KEY: the location's): how `judge` reads the windows. */
 export type WindowOf = (rule: Rule, deviceId: string) => Tally;
 
+/** Whether a rule is in force now (see `measure`); every rule unless told. */
+export type InForce = (rule: Rule) => boolean;
+
 /**
  * Decides what changes for each (rule, device) given the devices' windows and
  * the alerts currently raised. Only a change of state yields actions — a raise
@@ -93,6 +106,7 @@ export function judge(
   devices: Iterable<string>,
   windowOf: WindowOf,
   removed: readonly Rule[] = [],
+  inForce: InForce = () => true,
 ): Action[] {
   const actions: Action[] = [];
   const state = new Set(raised);
@@ -107,7 +121,7 @@ export function judge(
     if (payload !== null && !forLocation) actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
   };
   const verdict = (rule: Rule, deviceId: string) => {
-    const m = measure(rule, windowOf(rule, deviceId));
+    const m = measure(rule, windowOf(rule, deviceId), inForce(rule));
     const wasRaised = state.has(alertKey(rule.id, deviceId));
     const isHolding = holds(rule, m);
     if (isHolding && !wasRaised) change(rule, deviceId, m, "alert-raised");

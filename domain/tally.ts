@@ -11,6 +11,8 @@ export interface Tally {
   temperatureSum: number;
   humidityCount: number;
   humiditySum: number;
+  /** Sad votes (0) among `votes`: what a `sad-share` rule reads from the minute buckets. */
+  sad: number;
 }
 
 export const emptyTally = (): Tally => ({
@@ -20,6 +22,7 @@ export const emptyTally = (): Tally => ({
   temperatureSum: 0,
   humidityCount: 0,
   humiditySum: 0,
+  sad: 0,
 });
 
 /** Adds one event's readings to `into` (a working copy the caller owns). */
@@ -27,6 +30,7 @@ export function addReadings(into: Tally, r: Readings): void {
   if (r.vote !== undefined) {
     into.votes += 1;
     into.voteSum += r.vote;
+    if (r.vote === 0) into.sad += 1;
   }
   if (r.temperature !== undefined) {
     into.temperatureCount += 1;
@@ -46,10 +50,18 @@ export function addTally(into: Tally, b: Tally): void {
   into.temperatureSum += b.temperatureSum;
   into.humidityCount += b.humidityCount;
   into.humiditySum += b.humiditySum;
+  into.sad += b.sad;
 }
 
-/** Compact, order-stable encoding for JSON columns. */
-export type PackedTally = [number, number, number, number, number, number];
+/**
+ * Compact, order-stable encoding for JSON columns (and the order of a bucket
+ * row's tally columns). `sad` came last and later: a cell packed before it
+ * has six numbers and reads as 0 sad votes (the migration that added it also
+ * rebuilds the projections from the log, so none is left).
+ */
+export type PackedTally = [number, number, number, number, number, number, number];
+/** A packed tally as stored: six numbers in cells from before `sad`. */
+export type StoredTally = PackedTally | [number, number, number, number, number, number];
 export const packTally = (t: Tally): PackedTally => [
   t.votes,
   t.voteSum,
@@ -57,14 +69,16 @@ export const packTally = (t: Tally): PackedTally => [
   t.temperatureSum,
   t.humidityCount,
   t.humiditySum,
+  t.sad,
 ];
-export const unpackTally = ([votes, voteSum, temperatureCount, temperatureSum, humidityCount, humiditySum]: PackedTally): Tally => ({
+export const unpackTally = ([votes, voteSum, temperatureCount, temperatureSum, humidityCount, humiditySum, sad]: StoredTally): Tally => ({
   votes,
   voteSum,
   temperatureCount,
   temperatureSum,
   humidityCount,
   humiditySum,
+  sad: sad ?? 0,
 });
 
 export interface Aggregate {

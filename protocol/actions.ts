@@ -22,8 +22,15 @@ export const commandPayload = z
   .max(256, "command payload must be at most 256 characters")
   .refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 
-export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
-  error: 'metric must be "score", "temperature" or "humidity"',
+/**
+ * `sad-share`: the share of sad votes (0) among the window's votes, 0 to 1
+ * (e.g. above 0.5 over 15 minutes with minSamples 4), for a device or the location.
+ * `votes` (location scope only): how many votes the window holds, judged only
+ * while the location has been open for the whole window (domain/rules-location.ts);
+ * `minSamples` does not apply to it (zero votes is what it looks for).
+ */
+export const ruleMetric = z.enum(["score", "temperature", "humidity", "sad-share", "votes"], {
+  error: 'metric must be "score", "temperature", "humidity", "sad-share" or "votes"',
 });
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
@@ -65,11 +72,20 @@ export const rule = z
     if (r.metric === "score" && (r.threshold < 0 || r.threshold > 1)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a score threshold must be between 0 and 1" });
     }
+    if (r.metric === "sad-share" && (r.threshold < 0 || r.threshold > 1)) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a sad-share threshold must be between 0 and 1" });
+    }
     if (r.metric === "humidity" && (r.threshold < 0 || r.threshold > 100)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a humidity threshold must be between 0 and 100" });
     }
     if (r.metric === "temperature" && (r.threshold < -100 || r.threshold > 200)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 °C" });
+    }
+    if (r.metric === "votes") {
+      if (r.scope !== "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'the votes metric needs scope "location"' });
+      if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 100_000) {
+        ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number from 1 to 100000" });
+      }
     }
   });
 export type Rule = z.output<typeof rule>;

@@ -8,6 +8,7 @@ import type { Draft } from "./entries";
 import type { LocationState } from "./state";
 import { decideNotifications, type NotificationInput } from "./notifications";
 import { settingsDrafts } from "../calendar/settings";
+import { inForce } from "../rules-location";
 
 /** What a command's delivery report is checked against: the command as the location knows it. */
 export interface KnownCommand {
@@ -50,13 +51,13 @@ export function decide(state: LocationState, input: LocationInput, now: number):
       const readings = input.events.map(readingDraft);
       const windowOf = windows(state.projections.minutes.values(), now, readings);
       const heard = new Set(readings.map((r) => r.deviceId));
-      return [...readings, ...drafts(judge(state.rules, state.raised, heard, windowOf), readings.length, now)];
+      return [...readings, ...drafts(judge(state.rules, state.raised, heard, windowOf, [], judgedAt(state, now)), readings.length, now)];
     }
     case "set-rules": {
       const removed = rulesReplaced(state.rules, input.rules);
       const devices = devicesToJudge(state, now, [...input.rules, ...removed]);
       const windowOf = windows(state.projections.minutes.values(), now, []);
-      return [{ type: "rules-set", rules: input.rules, occurredAt: now }, ...drafts(judge(input.rules, state.raised, devices, windowOf, removed), 1, now)];
+      return [{ type: "rules-set", rules: input.rules, occurredAt: now }, ...drafts(judge(input.rules, state.raised, devices, windowOf, removed, judgedAt(state, now)), 1, now)];
     }
     case "record-deliveries": {
       const out: Draft[] = [];
@@ -72,7 +73,7 @@ export function decide(state: LocationState, input: LocationInput, now: number):
       return settingsDrafts(state.calendar, input.settings, now);
     case "tick": {
       const devices = devicesToJudge(state, now, state.rules);
-      return drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, [])), 0, now);
+      return drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, []), [], judgedAt(state, now)), 0, now);
     }
     case "queue-notifications":
     case "record-notification":
@@ -82,6 +83,9 @@ export function decide(state: LocationState, input: LocationInput, now: number):
 }
 
 type ReadingDraft = Extract<Draft, { type: "reading" }>;
+
+/** Which rules are in force at `now` under the location's opening hours (domain/rules-location.ts). */
+const judgedAt = (state: LocationState, now: number) => (rule: Rule) => inForce(state.calendar.settings, rule, now);
 
 function readingDraft(e: IngestEvent): ReadingDraft {
   return {

@@ -2,6 +2,7 @@ import { LOCATION_KEY, holds, isLocationRule, measure, ruleSpan, alertKey } from
 import { addTally, emptyTally, type Tally } from "../tally";
 import { bucketLeavesAt, windowStart } from "../time-buckets";
 import type { LocationState } from "./state";
+import { dependsOnOpeningHours, inForce, nextOpenWindowChange } from "../rules-location";
 
 /**
  * The first instant after `now` at which time alone changes a rule's verdict
@@ -34,6 +35,16 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
       for (const list of perDevice.values()) list.sort((a, b) => a.start - b.start);
       bySpan.set(span, perDevice);
     }
+    const judged = inForce(state.calendar.settings, rule, now);
+    if (dependsOnOpeningHours(rule)) {
+      // Opening hours change its verdict too: due at the next change of "open throughout the window",
+      // and now when the verdict already disagrees (an empty window, which the replay below never sees, or new settings).
+      const at = nextOpenWindowChange(state.calendar.settings, now, span);
+      if (at !== null && (next === null || at < next)) next = at;
+      const whole = emptyTally();
+      for (const { tally } of perDevice.get(LOCATION_KEY) ?? []) addTally(whole, tally);
+      if (holds(rule, measure(rule, whole, judged)) !== state.raised.has(alertKey(rule.id, LOCATION_KEY))) next = next === null ? now : Math.min(next, now);
+    }
     for (const [device, list] of perDevice) {
       if ((device === LOCATION_KEY) !== isLocationRule(rule)) continue;
       const raised = state.raised.has(alertKey(rule.id, device));
@@ -47,17 +58,18 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
         rest[i] = t;
       }
       for (let i = 0; i < list.length; i++) {
-        if (holds(rule, measure(rule, rest[i + 1]!)) !== raised) {
+        if (holds(rule, measure(rule, rest[i + 1]!, judged)) !== raised) {
           const at = bucketLeavesAt(list[i]!.start, span);
           if (next === null || at < next) next = at;
           break;
         }
       }
     }
-    // A raised alert whose device has nothing left in the window is due now (normally already cleared by a tick).
+    // A raised alert whose device has nothing left in the window is due now (normally already cleared by a tick);
+    // not a votes rule's, which an empty window may well hold (its verdict is checked above).
     for (const key of state.raised) {
       const [ruleId, device] = key.split("\u0000");
-      if (ruleId === rule.id && !perDevice.has(device!)) next = next === null ? now : Math.min(next, now);
+      if (ruleId === rule.id && !perDevice.has(device!) && !dependsOnOpeningHours(rule)) next = next === null ? now : Math.min(next, now);
     }
   }
   return next;

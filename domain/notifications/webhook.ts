@@ -55,11 +55,12 @@ const mrkdwn = (text: string): string => text.replace(/&/g, "&amp;").replace(/</
 function metricValue(metric: AlertEntry["metric"], value: number): string {
   if (metric === "temperature") return `${value.toFixed(1)} °C`;
   if (metric === "humidity") return `${value.toFixed(0)} %`;
+  if (metric === "votes") return String(value);
   return value.toFixed(2);
 }
 
 const samplesOf = (metric: AlertEntry["metric"], n: number): string =>
-  metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
+  metric === "score" || metric === "votes" || metric === "sad-share" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
 /** The one human line of an alert change, for chat. */
 export function alertText(location: string, alert: AlertEntry): string {

@@ -39,6 +39,7 @@ function decode(r: QuarterRow): QuarterBucket {
       temperatureSum: r.temperature_sum,
       humidityCount: r.humidity_count,
       humiditySum: r.humidity_sum,
+      sad: r.sad,
     },
     votes: { happy: r.happy, neutral: r.neutral, sad: r.sad },
     ...devicesOf(r.devices),

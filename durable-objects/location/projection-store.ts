@@ -1,7 +1,7 @@
 import { decodeSketch, encodeSketch, type DeviceSketch } from "../../domain/device-count";
 import { emptyProjectionSet, evolve, touchedKeys, type DeviceState, type HourBucket, type MinuteBucket, type ReadingFact } from "../../domain/projections";
 import { emptyDirty, type LocationState } from "../../domain/location/state";
-import { packTally, unpackTally, type PackedTally, type Tally } from "../../domain/tally";
+import { packTally, unpackTally, type StoredTally, type Tally } from "../../domain/tally";
 import { hourStart } from "../../domain/time-buckets";
 import { PROJECTION_TABLES } from "./schema";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
@@ -13,6 +13,7 @@ type TallyColumns = {
   temperature_sum: number;
   humidity_count: number;
   humidity_sum: number;
+  sad: number;
 };
 type BucketRow = TallyColumns & { start: number; devices: string };
 type DeviceRow = {
@@ -26,7 +27,8 @@ type DeviceRow = {
   humidity_at: number | null;
 };
 
-const BUCKET_FIELDS = ["start", "votes", "vote_sum", "temperature_count", "temperature_sum", "humidity_count", "humidity_sum", "devices"];
+/** Tally columns in `packTally`'s order (`sad` added by migration 6), then the devices cell. */
+const BUCKET_FIELDS = ["start", "votes", "vote_sum", "temperature_count", "temperature_sum", "humidity_count", "humidity_sum", "sad", "devices"];
 const DEVICE_FIELDS = ["device_id", "last_seen_at", "vote", "vote_at", "temperature", "temperature_at", "humidity", "humidity_at"];
 const BUCKET_COLUMNS = BUCKET_FIELDS.join(", ");
 const DEVICE_COLUMNS = DEVICE_FIELDS.join(", ");
@@ -44,6 +46,7 @@ const tallyOf = (r: TallyColumns): Tally => ({
   temperatureSum: r.temperature_sum,
   humidityCount: r.humidity_count,
   humiditySum: r.humidity_sum,
+  sad: r.sad,
 });
 
 /**
@@ -60,7 +63,7 @@ export const encodeCell = <T>(listed: T[], sketch: DeviceSketch | undefined): st
   JSON.stringify(sketch ? ({ listed, sketch: encodeSketch(sketch) } satisfies CappedCell<T>) : listed);
 
 function decodeMinute(r: BucketRow): MinuteBucket {
-  const { listed, sketch } = decodeCell<[string, PackedTally]>(r.devices);
+  const { listed, sketch } = decodeCell<[string, StoredTally]>(r.devices);
   const devices = new Map(listed.map(([id, p]) => [id, unpackTally(p)]));
   return { start: r.start, tally: tallyOf(r), devices, ...(sketch && { sketch }) };
 }

@@ -178,5 +178,36 @@ LOCATION_MIGRATIONS.push({
   `,
 });
 
+LOCATION_MIGRATIONS.push({
+  version: 6,
+  description: "sad votes counted in minute and hour buckets (for sad-share rules)",
+  // Rows written before have no sad count: the same flag as version 4 rebuilds the projections from the log once,
+  // on load, so every sad-share window counts exactly (durable-objects/location-stream.ts).
+  // Retention's base tables (durable-objects/location/retention.ts) must keep the live tables' shape (a rebuild copies
+  // them with SELECT *): made here when retention has not made them yet (empty, as retention would start them), then
+  // given the column too. Their rows (days past retention) are never in a rule's window, so their 0 is harmless.
+  sql: `
+    CREATE TABLE IF NOT EXISTS base_minutes (
+      start INTEGER PRIMARY KEY,
+      votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+      temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+      humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+      devices TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS base_hours (
+      start INTEGER PRIMARY KEY,
+      votes INTEGER NOT NULL, vote_sum REAL NOT NULL,
+      temperature_count INTEGER NOT NULL, temperature_sum REAL NOT NULL,
+      humidity_count INTEGER NOT NULL, humidity_sum REAL NOT NULL,
+      devices TEXT NOT NULL
+    );
+    ALTER TABLE minutes ADD COLUMN sad INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE hours ADD COLUMN sad INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE base_minutes ADD COLUMN sad INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE base_hours ADD COLUMN sad INTEGER NOT NULL DEFAULT 0;
+    INSERT INTO meta (key, value) SELECT 'calendar-rebuild', '1' WHERE EXISTS (SELECT 1 FROM commits) ON CONFLICT DO NOTHING;
+  `,
+});
+
 /** The notification projections, which a rebuild empties and refills from the log (the outbox is not one). */
 export const NOTIFICATION_TABLES = ["notifications", "acknowledgements"] as const;

@@ -95,7 +95,11 @@ describe("rules API", () => {
   const bad: [string, unknown, string][] = [
     ["not JSON", "{rules:", "body is not valid JSON"],
     ["no rules array", {}, "rules: body must be an object with a `rules` array"],
-    ["unknown metric", { rules: [{ ...ok, metric: "pressure" }] }, 'rules.0.metric: metric must be "score", "temperature" or "humidity"'],
+    ["unknown metric", { rules: [{ ...ok, metric: "pressure" }] }, 'rules.0.metric: metric must be "score", "temperature", "humidity", "sad-share" or "votes"'],
+    ["sad-share threshold as a percentage", { rules: [{ ...ok, scope: "location", metric: "sad-share", op: "above", threshold: 50 }] }, "rules.0.threshold: a sad-share threshold must be between 0 and 1"],
+    ["votes threshold not whole", { rules: [{ ...ok, scope: "location", metric: "votes", threshold: 2.5 }] }, "rules.0.threshold: a votes threshold must be a whole number from 1 to 100000"],
+    ["votes threshold 0", { rules: [{ ...ok, scope: "location", metric: "votes", threshold: 0 }] }, "rules.0.threshold: a votes threshold must be a whole number from 1 to 100000"],
+    ["votes for a device", { rules: [{ ...ok, metric: "votes", threshold: 3 }] }, 'rules.0.scope: the votes metric needs scope "location"'],
     ["unknown op", { rules: [{ ...ok, op: "equals" }] }, 'rules.0.op: op must be "below" or "above"'],
     ["score threshold past 1", { rules: [{ ...ok, threshold: 1.5 }] }, "rules.0.threshold: a score threshold must be between 0 and 1"],
     ["humidity threshold past 100", { rules: [{ ...ok, metric: "humidity", threshold: 120 }] }, "rules.0.threshold: a humidity threshold must be between 0 and 100"],

@@ -15,11 +15,12 @@ export interface ActionLine {
 function metricValue(metric: Metric, value: number, unit: TemperatureUnit): string {
   if (metric === "temperature") return formatDegrees(fromCelsius(value, unit), unit);
   if (metric === "humidity") return formatHumidity(value);
+  if (metric === "votes") return String(value);
   return formatScore(value);
 }
 
 const samplesOf = (metric: Metric, n: number): string =>
-  metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
+  metric === "score" || metric === "votes" || metric === "sad-share" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
 const attemptsOf = (n: number): string => `${n} attempt${n === 1 ? "" : "s"}`;
 

@@ -44,6 +44,11 @@ describe("alerts panel lines", () => {
     expect(describeAction(hot, "F").detail).toBe("arduino1010: temperature 88.7 °F, above 86.0 °F (1 reading; rule low-score)");
   });
 
+  it("counts votes for a location's votes rule (fewer than N during opening hours)", () => {
+    const quiet = parse({ ...entry(10, "alert"), type: "alert-raised", ruleId: "quiet", metric: "votes", op: "below", threshold: 3, value: 1, samples: 1 });
+    expect(describeAction(quiet, "C").detail).toBe("the location: votes 1, below 3 (1 vote; rule quiet)");
+  });
+
   it("come from live frames beside the readings, never inside the VOTES table", () => {
     const frame = readFrame(
       JSON.stringify({ type: "events", location: "MTC", head: 5, window: scoreWindow(T0), events: [reading(3), raised, command] }),

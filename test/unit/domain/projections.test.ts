@@ -19,7 +19,7 @@ describe("evolve: buckets", () => {
     expect([...set.minutes.keys()].sort()).toEqual([at("2024-03-10T09:05:00Z"), at("2024-03-10T12:30:00Z")]);
     expect([...set.hours.keys()].sort()).toEqual([at("2024-03-10T09:00:00Z"), at("2024-03-10T12:00:00Z")]);
     const late = set.minutes.get(at("2024-03-10T09:05:00Z"))!;
-    expect(late.tally).toEqual({ ...emptyTally(), votes: 1, temperatureCount: 1, temperatureSum: 18 });
+    expect(late.tally).toEqual({ ...emptyTally(), votes: 1, temperatureCount: 1, temperatureSum: 18, sad: 1 });
     expect([...late.devices.keys()]).toEqual(["b"]);
     const recent = set.minutes.get(at("2024-03-10T12:30:00Z"))!;
     expect(recent.tally.votes).toBe(2);

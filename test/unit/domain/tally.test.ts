@@ -16,6 +16,7 @@ describe("tally", () => {
       temperatureSum: 21.5,
       humidityCount: 1,
       humiditySum: 40,
+      sad: 1,
     });
     expect(tallyOf({})).toEqual(emptyTally());
   });
@@ -29,8 +30,15 @@ describe("tally", () => {
 
   it("packs and unpacks without loss, in a fixed order", () => {
     const t = tallyOf({ vote: 0.5, temperature: -3.25, humidity: 99.9 });
-    expect(packTally(t)).toEqual([1, 0.5, 1, -3.25, 1, 99.9]);
+    expect(packTally(t)).toEqual([1, 0.5, 1, -3.25, 1, 99.9, 0]);
     expect(unpackTally(packTally(t))).toEqual(t);
+    const sad = tallyOf({ vote: 0 }, { vote: 0 }, { vote: 1 });
+    expect(packTally(sad)).toEqual([3, 1, 0, 0, 0, 0, 2]);
+    expect(unpackTally(packTally(sad))).toEqual(sad);
+  });
+
+  it("reads a cell packed before sad votes were counted (six numbers) as none sad", () => {
+    expect(unpackTally([2, 1, 0, 0, 0, 0])).toEqual({ ...emptyTally(), votes: 2, voteSum: 1, sad: 0 });
   });
 });
 
