@@ -32,7 +32,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-DYGBB5GX.mjs";
+} from "./chunks/chunk-HK36ZZ2Y.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

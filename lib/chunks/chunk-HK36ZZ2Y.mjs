@@ -253,8 +253,8 @@ var acknowledgement = z6.object({
 // protocol/actions.ts
 var ruleId = z7.string().min(1, "rule id must not be empty").max(40, "rule id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "rule id may hold only lowercase letters, digits and '-', starting with a letter or digit");
 var commandPayload = z7.string().min(1, "command payload must not be empty").max(256, "command payload must be at most 256 characters").refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
-var ruleMetric = z7.enum(["score", "temperature", "humidity"], {
-  error: 'metric must be "score", "temperature" or "humidity"'
+var ruleMetric = z7.enum(["score", "temperature", "humidity", "sad-share", "votes"], {
+  error: 'metric must be "score", "temperature", "humidity", "sad-share" or "votes"'
 });
 var ruleOperator = z7.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 var ruleScope = z7.enum(["device", "location"], { error: 'scope must be "device" or "location"' });
@@ -274,11 +274,20 @@ var rule = z7.strictObject({
   if (r.metric === "score" && (r.threshold < 0 || r.threshold > 1)) {
     ctx.addIssue({ code: "custom", path: ["threshold"], message: "a score threshold must be between 0 and 1" });
   }
+  if (r.metric === "sad-share" && (r.threshold < 0 || r.threshold > 1)) {
+    ctx.addIssue({ code: "custom", path: ["threshold"], message: "a sad-share threshold must be between 0 and 1" });
+  }
   if (r.metric === "humidity" && (r.threshold < 0 || r.threshold > 100)) {
     ctx.addIssue({ code: "custom", path: ["threshold"], message: "a humidity threshold must be between 0 and 100" });
   }
   if (r.metric === "temperature" && (r.threshold < -100 || r.threshold > 200)) {
     ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 \xB0C" });
+  }
+  if (r.metric === "votes") {
+    if (r.scope !== "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'the votes metric needs scope "location"' });
+    if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 1e5) {
+      ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number from 1 to 100000" });
+    }
   }
 });
 var rulesBody = z7.strictObject({

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-5SIUPTWN.mjs";
+} from "./chunk-XZLIO2QY.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-DYGBB5GX.mjs";
+} from "./chunk-HK36ZZ2Y.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

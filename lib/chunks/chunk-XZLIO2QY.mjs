@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-DYGBB5GX.mjs";
+} from "./chunk-HK36ZZ2Y.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

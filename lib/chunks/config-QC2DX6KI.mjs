@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-5SIUPTWN.mjs";
-import "./chunk-DYGBB5GX.mjs";
+} from "./chunk-XZLIO2QY.mjs";
+import "./chunk-HK36ZZ2Y.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
