@@ -22,9 +22,12 @@ export const commandPayload = z
   .max(256, "command payload must be at most 256 characters")
   .refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
 
-export const ruleMetric = z.enum(["score", "temperature", "humidity"], {
-  error: 'metric must be "score", "temperature" or "humidity"',
+export const ruleMetric = z.enum(["score", "temperature", "humidity", "offline"], {
+  error: 'metric must be "score", "temperature", "humidity" or "offline"',
 });
+
+/** An offline rule's threshold: how many of the device's expected intervals it may stay silent (1 to 1000). */
+export const OFFLINE_THRESHOLD = { min: 1, max: 1000 } as const;
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
 /** What a rule judges: each device's window (the default), or the whole location's (every device's votes together). */
@@ -42,6 +45,14 @@ export const RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 } as const;
  * With `scope: "location"` the rule judges the location's window instead (all
  * its devices together): its alert names no device and issues no command
  * (`raise`/`clear` are not used); it reaches people through notifications.
+ *
+ * `metric: "offline"` judges each device registered at the location with an
+ * expected interval (the profile the registry pushes): the alert is raised
+ * when the device has been silent for more than `threshold` × its interval
+ * (`op` must be "above"), by the location's alarm, and cleared when it is
+ * heard again. It issues no command (the device is silent: a command would
+ * only wait for it in the hub) and ignores `minSamples` and `windowMinutes`;
+ * it reaches people through notifications (domain/location/offline.ts).
  */
 export const rule = z
   .strictObject({
@@ -70,6 +81,14 @@ export const rule = z
     }
     if (r.metric === "temperature" && (r.threshold < -100 || r.threshold > 200)) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a temperature threshold must be between -100 and 200 °C" });
+    }
+    if (r.metric === "offline") {
+      if (r.threshold < OFFLINE_THRESHOLD.min || r.threshold > OFFLINE_THRESHOLD.max) {
+        const message = `an offline threshold must be between ${OFFLINE_THRESHOLD.min} and ${OFFLINE_THRESHOLD.max} (multiples of the device's expected interval)`;
+        ctx.addIssue({ code: "custom", path: ["threshold"], message });
+      }
+      if (r.op !== "above") ctx.addIssue({ code: "custom", path: ["op"], message: 'an offline rule\'s op must be "above" (silent for more than threshold × the interval)' });
+      if (r.scope === "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'an offline rule judges each device: scope must be "device"' });
     }
   });
 export type Rule = z.output<typeof rule>;

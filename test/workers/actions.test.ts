@@ -95,7 +95,10 @@ describe("rules API", () => {
   const bad: [string, unknown, string][] = [
     ["not JSON", "{rules:", "body is not valid JSON"],
     ["no rules array", {}, "rules: body must be an object with a `rules` array"],
-    ["unknown metric", { rules: [{ ...ok, metric: "pressure" }] }, 'rules.0.metric: metric must be "score", "temperature" or "humidity"'],
+    ["unknown metric", { rules: [{ ...ok, metric: "pressure" }] }, 'rules.0.metric: metric must be "score", "temperature", "humidity" or "offline"'],
+    ["offline threshold below 1", { rules: [{ ...ok, metric: "offline", op: "above", threshold: 0.5 }] }, "rules.0.threshold: an offline threshold must be between 1 and 1000 (multiples of the device's expected interval)"],
+    ["offline op below", { rules: [{ ...ok, metric: "offline", threshold: 3 }] }, 'rules.0.op: an offline rule\'s op must be "above" (silent for more than threshold × the interval)'],
+    ["offline for the location", { rules: [{ ...ok, metric: "offline", op: "above", threshold: 3, scope: "location" }] }, 'rules.0.scope: an offline rule judges each device: scope must be "device"'],
     ["unknown op", { rules: [{ ...ok, op: "equals" }] }, 'rules.0.op: op must be "below" or "above"'],
     ["score threshold past 1", { rules: [{ ...ok, threshold: 1.5 }] }, "rules.0.threshold: a score threshold must be between 0 and 1"],
     ["humidity threshold past 100", { rules: [{ ...ok, metric: "humidity", threshold: 120 }] }, "rules.0.threshold: a humidity threshold must be between 0 and 100"],
