@@ -420,7 +420,7 @@ export class LocationStream extends DurableObject<Env> {
     const open = this.open;
     if (!open) return {};
     this.checkpoint(open, Date.now());
-    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump(), ...open.calendar.dump() };
+    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump(), ...open.calendar.dump(), ...open.profiles.dump() };
   }
 
   /**

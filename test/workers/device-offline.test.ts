@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { alertsResponse, type LogEvent } from "../../protocol";
 import { registryStub } from "../../durable-objects/device-registry";
@@ -78,6 +78,26 @@ describe("the registry pushes device profiles to the locations", () => {
     });
     expect(entries[1]!.profiles).toEqual([{ deviceId: "retry-1", profile: { name: null, expectedIntervalSeconds: 20, enabled: true } }]);
     expect(await registryStub(env).pendingProfiles()).toBe(0);
+  });
+
+  it("the profiles survive eviction (a repeated push adds nothing) and a rebuild writes the same rows", async () => {
+    const location = "Push Evicted";
+    const profile = { name: "Hall", location, enabled: true, expectedIntervalSeconds: 3600 };
+    expect((await putDevice("evict-1", profile)).status).toBe(200);
+    expect((await putDevice("evict-2", { location, enabled: true, expectedIntervalSeconds: 60 })).status).toBe(200);
+    await ingestOk([reading(location, { deviceId: "evict-1", vote: 1 })]);
+    const stub = stubFor(location);
+    const before = await stub.projectionRows();
+    expect(before.profiles).toEqual([
+      ["evict-1", { name: "Hall", expectedIntervalSeconds: 3600, enabled: true, since: expect.any(Number) }],
+      ["evict-2", { name: null, expectedIntervalSeconds: 60, enabled: true, since: expect.any(Number) }],
+    ]);
+    await evictDurableObject(stub);
+    // A fresh instance loaded the profiles: the same profile pushed again (a tag changed at the registry) is no change.
+    expect((await putDevice("evict-1", { ...profile, tags: ["t"] })).status).toBe(200);
+    expect(await profileEntries(location)).toHaveLength(2);
+    await stub.rebuild();
+    expect(await stub.projectionRows()).toEqual(before);
   });
 
   it("refuses a malformed push at the location's RPC boundary, storing nothing", async () => {

@@ -22,7 +22,7 @@ const samplesOf = (metric: Metric, n: number): string =>
   metric === "score" ? `${n} vote${n === 1 ? "" : "s"}` : `${n} reading${n === 1 ? "" : "s"}`;
 
 /** An offline alert's silence or threshold: multiples of the device's interval. */
-const multiples = (n: number): string => `${Number(n.toFixed(1))}×`;
+const multiples = (n: number): string => `${Number(n.toFixed(2))}×`;
 
 const attemptsOf = (n: number): string => `${n} attempt${n === 1 ? "" : "s"}`;
 
