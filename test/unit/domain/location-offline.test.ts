@@ -6,6 +6,7 @@ import { allocate, type Entry } from "../../../domain/location/entries";
 import { evolve, initialState, type LocationState } from "../../../domain/location/state";
 import { nextOfflineChange } from "../../../domain/location/offline";
 import { nextVerdictChange } from "../../../domain/location/timing";
+import { alertPayload } from "../../../domain/notifications/webhook";
 
 /**
  * The "device offline" rule, given/when/then as in location.test.ts: the
@@ -196,5 +197,19 @@ describe("decide: the offline rule", () => {
     for (const e of g.log) evolve(replay, e);
     expect(replay.profiles).toEqual(g.state.profiles);
     expect([...g.state.profiles]).toEqual([["d2", { name: null, expectedIntervalSeconds: 5, enabled: true, since: T0 + S, heardAt: T0 + 3 * S }]]);
+  });
+});
+
+describe("the offline alert's notification", () => {
+  it("names the device and its silence in intervals; the clear says it is back", () => {
+    const g = given(() => rulesSet([offline], T0), () => profilesSet([every("d1", 10)], T0));
+    const [raised] = g.when({ type: "tick" }, T0 + 40 * S).decided;
+    expect(raised?.type).toBe("alert-raised");
+    const payload = alertPayload("MTC", raised as Extract<Entry, { type: "alert-raised" }>);
+    expect(payload.data).toMatchObject({ deviceId: "d1", metric: "offline", op: "above", threshold: 3, value: 4, samples: 0 });
+    expect(payload.text).toBe(":rotating_light: *MTC* · d1: offline, silent 4× its expected interval (rule silent: silent more than 3× its interval)");
+    const cleared = given(() => rulesSet([offline], T0), () => profilesSet([every("d1", 10)], T0), () => raisedOffline("d1", T0 + 31 * S))
+      .when(ingest(heard("m1", "d1", T0 + 40 * S)), T0 + 40 * S).decided[1];
+    expect(alertPayload("MTC", cleared as Extract<Entry, { type: "alert-cleared" }>).text).toBe(":white_check_mark: *MTC* · d1: no longer offline (rule silent: silent more than 3× its interval)");
   });
 });
