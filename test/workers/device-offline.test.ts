@@ -80,6 +80,28 @@ describe("the registry pushes device profiles to the locations", () => {
     expect(await registryStub(env).pendingProfiles()).toBe(0);
   });
 
+  it("a change committed but never pushed (no alarm: the instance went away first) is pushed by the next instance", { timeout: 30_000 }, async () => {
+    const location = "Push Resume";
+    expect((await putDevice("resume-1", { location, enabled: true, expectedIntervalSeconds: 10 })).status).toBe(200);
+    await runInDurableObject(stubFor(location), (_, state) => void state.storage.sql.exec("ALTER TABLE events RENAME TO events_away"));
+    try {
+      expect((await putDevice("resume-1", { location, enabled: false, expectedIntervalSeconds: 10 })).status).toBe(200);
+      // As if the registry had stopped between its commit and its push: the row is queued, no alarm set.
+      await runInDurableObject(registryStub(env), (_, state) => state.storage.deleteAlarm());
+      expect(await registryStub(env).pendingProfiles()).toBe(1);
+    } finally {
+      await runInDurableObject(stubFor(location), (_, state) => void state.storage.sql.exec("ALTER TABLE events_away RENAME TO events"));
+    }
+    await evictDurableObject(registryStub(env));
+    // Any call wakes a fresh instance, which finds the queued row and sets the alarm that pushes it.
+    expect(await registryStub(env).size()).toBeGreaterThan(0);
+    const entries = await until("the queued profile to reach the location", 20_000, async () => {
+      const found = await profileEntries(location);
+      return found.length === 2 ? found : undefined;
+    });
+    expect(entries[1]!.profiles).toEqual([{ deviceId: "resume-1", profile: { name: null, expectedIntervalSeconds: 10, enabled: false } }]);
+  });
+
   it("the profiles survive eviction (a repeated push adds nothing) and a rebuild writes the same rows", async () => {
     const location = "Push Evicted";
     const profile = { name: "Hall", location, enabled: true, expectedIntervalSeconds: 3600 };
