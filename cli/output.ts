@@ -50,6 +50,10 @@ export function eventLine(e: LogEvent): string {
       return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
     case "alert-acknowledged":
       return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
+    case "device-profiles-set":
+      return `${head}  ${e.profiles
+        .map(({ deviceId, profile }) => (profile === null ? `${deviceId} removed` : `${deviceId} every ${profile.expectedIntervalSeconds ?? "-"} s${profile.enabled ? "" : " (disabled)"}`))
+        .join(", ")}`;
     case "settings-set":
       return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
   }

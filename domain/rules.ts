@@ -27,6 +27,9 @@ export function measure(rule: Rule, t: Tally, judged = true): Measure {
       return { value: t.votes > 0 ? t.sad / t.votes : null, samples: t.votes };
     case "votes":
       return { value: t.votes, samples: t.votes };
+    case "offline":
+      // Judged on the device's profile, not a window (domain/location/offline.ts); measured here only when the rule is removed.
+      return { value: null, samples: 0 };
   }
 }
 
@@ -116,9 +119,9 @@ export function judge(
     else state.delete(alertKey(ruleId, deviceId));
     const forLocation = deviceId === LOCATION_KEY;
     actions.push({ type, ruleId, ...(!forLocation && { deviceId }), metric, op, threshold, value: m.value, samples: m.samples });
-    // A location's alert has no device to command.
+    // A location's alert has no device to command; an offline device hears none (offline.ts).
     const payload = type === "alert-raised" ? rule.raise : rule.clear;
-    if (payload !== null && !forLocation) actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
+    if (payload !== null && !forLocation && rule.metric !== "offline") actions.push({ type: "command-issued", deviceId, payload, ruleId, causeIndex: actions.length - 1 });
   };
   const verdict = (rule: Rule, deviceId: string) => {
     const m = measure(rule, windowOf(rule, deviceId), inForce(rule));
@@ -133,7 +136,8 @@ export function judge(
     const affected = [...state].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
     for (const deviceId of affected) change(rule, deviceId, measure(rule, windowOf(rule, deviceId)), "alert-cleared");
   }
-  const deviceRules = rules.filter((r) => !isLocationRule(r));
+  // Offline rules are judged on profiles, not windows (domain/location/offline.ts).
+  const deviceRules = rules.filter((r) => !isLocationRule(r) && r.metric !== "offline");
   for (const deviceId of [...new Set(devices)].sort()) {
     if (deviceId === LOCATION_KEY) continue;
     for (const rule of deviceRules) verdict(rule, deviceId);

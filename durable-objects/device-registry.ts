@@ -9,6 +9,7 @@ import { evolve, type DeviceState } from "../domain/devices/state";
 import type { DeviceRoute } from "../domain/devices/admit";
 import { migrate, type Migration } from "./migrations";
 import { WriteMeter } from "./sql";
+import { PROFILE_OUTBOX_MIGRATION, ProfilePush } from "./registry/profile-push";
 
 /** The one registry's name: device ids are global, so one object holds them all (10,000 devices are ~2 MB). */
 export const REGISTRY_NAME = "registry";
@@ -39,6 +40,7 @@ const REGISTRY_MIGRATIONS: Migration[] = [
       CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
     `,
   },
+  PROFILE_OUTBOX_MIGRATION,
 ];
 
 export interface RegistryPage {
@@ -77,6 +79,8 @@ type DeviceRow = { device_id: string; state: string | null; rejected: number };
 export class DeviceRegistry extends DurableObject<Env> {
   private readonly epoch: string;
   private version: number;
+  /** Tells the locations of their devices' profiles (durable-objects/registry/profile-push.ts). */
+  private readonly profiles: ProfilePush;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -85,10 +89,17 @@ export class DeviceRegistry extends DurableObject<Env> {
     sql.exec("INSERT INTO meta (key, value) VALUES ('epoch', ?) ON CONFLICT(key) DO NOTHING", crypto.randomUUID());
     this.epoch = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'epoch'").one().value;
     this.version = sql.exec<{ v: number | null }>("SELECT max(seq) AS v FROM log").one().v ?? 0;
+    this.profiles = new ProfilePush(ctx, env);
+    void ctx.blockConcurrencyWhile(() => this.profiles.resume());
   }
 
-  /** Registers or changes a device (PUT): the decider's entries, logged and folded in one transaction. */
-  put(deviceId: string, profile: DeviceProfile): PutResult {
+  /**
+   * Registers or changes a device (PUT): the decider's entries, logged and
+   * folded in one transaction; then its location (and, after a move, the one
+   * it left) is told its profile before this answers, or by the alarm later
+   * if the location failed.
+   */
+  async put(deviceId: string, profile: DeviceProfile): Promise<PutResult> {
     // An RPC boundary like any other: what is logged must be what the contract allows.
     const id = deviceIdSchema.safeParse(deviceId);
     const parsed = deviceProfile.strict().safeParse(profile);
@@ -98,12 +109,26 @@ export class DeviceRegistry extends DurableObject<Env> {
     profile = parsed.data;
     const before = this.state(deviceId);
     const entries = this.run(before, { type: "put", deviceId, profile });
-    return { device: this.get(deviceId)!, created: before === null, changes: entries.length };
+    const device = this.get(deviceId)!;
+    if (entries.length > 0) await this.profiles.push();
+    return { device, created: before === null, changes: entries.length };
   }
 
-  /** Removes a device (DELETE); false when it was not registered. */
-  remove(deviceId: string): boolean {
-    return this.run(this.state(deviceId), { type: "remove", deviceId }).length > 0;
+  /** Removes a device (DELETE); false when it was not registered. Its location is told as after a change. */
+  async remove(deviceId: string): Promise<boolean> {
+    const removed = this.run(this.state(deviceId), { type: "remove", deviceId }).length > 0;
+    if (removed) await this.profiles.push();
+    return removed;
+  }
+
+  /** Profile pushes that failed: retried until each location has them. */
+  override async alarm(): Promise<void> {
+    await this.profiles.push();
+  }
+
+  /** Profile changes not yet pushed to their locations (for tests). */
+  pendingProfiles(): number {
+    return this.profiles.pending();
   }
 
   get(deviceId: string): RegisteredDevice | null {
@@ -217,6 +242,7 @@ export class DeviceRegistry extends DurableObject<Env> {
         seq,
         current === null ? null : JSON.stringify(current),
       );
+      this.profiles.enqueue(meter, input.deviceId, [state?.location, current?.location].filter((l) => l !== undefined), seq);
       this.version = seq;
     });
     return entries;

@@ -10,6 +10,9 @@ import type { DeviceState } from "../domain/projections";
 import type { LocationInput } from "../domain/location/decide";
 import type { Entry } from "../domain/location/entries";
 import { nextLiveWindowChange, nextVerdictChange } from "../domain/location/timing";
+import { nextOfflineChange } from "../domain/location/offline";
+import { acceptProfiles } from "./location/profile-updates";
+import type { DeviceProfileUpdate } from "../protocol/device-profiles";
 import { migrate } from "./migrations";
 import { WriteMeter } from "./sql";
 import type { CommandState } from "./location/action-store";
@@ -213,6 +216,19 @@ export class LocationStream extends DurableObject<Env> {
     return { rules: set.rules, seq: set.seq! };
   }
 
+  /**
+   * The device registry's push of profiles of devices registered (or no
+   * longer registered) here: a `device-profiles-set` entry with those that
+   * changed (none for a repeat), and their offline verdicts. Answers how many
+   * the location holds now. A push that only removes creates no location.
+   */
+  setDeviceProfiles(location: string, profiles: DeviceProfileUpdate[]): { held: number } {
+    const updates = acceptProfiles(profiles);
+    if (!this.open && updates.every((u) => u.profile === null)) return { held: 0 };
+    this.commit(location, { type: "set-device-profiles", profiles: updates }, Date.now());
+    return { held: this.open!.state.profiles.size };
+  }
+
   /** Records what the bridge published; a repeated report changes nothing. */
   recordDeliveries(location: string, deliveries: { id: string; deliveredAt: number }[]): DeliveryResult {
     const open = this.open;
@@ -404,7 +420,7 @@ export class LocationStream extends DurableObject<Env> {
     const open = this.open;
     if (!open) return {};
     this.checkpoint(open, Date.now());
-    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump(), ...open.calendar.dump() };
+    return { ...open.projections.dump(), ...open.actions.dump(), ...open.notifications.dump(), ...open.calendar.dump(), ...open.profiles.dump() };
   }
 
   /**
@@ -618,7 +634,7 @@ export class LocationStream extends DurableObject<Env> {
 
   /**
    * Sets the alarm to the earliest thing due, if any: a verdict aging will
-   * change, the live window's next change (while it holds readings), a fleet
+   * change, a registered device going offline, the live window's next change (while it holds readings), a fleet
    * update, commands for the hub. An alarm that fired is gone, so when
    * nothing is due none is set.
    */
@@ -630,6 +646,8 @@ export class LocationStream extends DurableObject<Env> {
     if (verdict !== null) due.push(verdict);
     const live = nextLiveWindowChange(open.state, now);
     if (live !== null) due.push(live);
+    const offline = nextOfflineChange(open.state, now);
+    if (offline !== null) due.push(offline);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
     const notify = this.notifier.dueAt();

@@ -32,7 +32,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-HK36ZZ2Y.mjs";
+} from "./chunks/chunk-JUEN7KB2.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -192,6 +192,8 @@ function eventLine(e) {
       return `${head}  ${e.notificationId}  ${e.error} (HTTP ${e.status ?? "-"}, ${e.attempts} attempt(s))`;
     case "alert-acknowledged":
       return `${head}  ${e.alertId}${e.comment === null ? "" : `  ${JSON.stringify(e.comment)}`}`;
+    case "device-profiles-set":
+      return `${head}  ${e.profiles.map(({ deviceId: deviceId2, profile }) => profile === null ? `${deviceId2} removed` : `${deviceId2} every ${profile.expectedIntervalSeconds ?? "-"} s${profile.enabled ? "" : " (disabled)"}`).join(", ")}`;
     case "settings-set":
       return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
   }

@@ -29,9 +29,12 @@ export const commandPayload = z
  * while the location has been open for the whole window (domain/rules-location.ts);
  * `minSamples` does not apply to it (zero votes is what it looks for).
  */
-export const ruleMetric = z.enum(["score", "temperature", "humidity", "sad-share", "votes"], {
-  error: 'metric must be "score", "temperature", "humidity", "sad-share" or "votes"',
+export const ruleMetric = z.enum(["score", "temperature", "humidity", "sad-share", "votes", "offline"], {
+  error: 'metric must be "score", "temperature", "humidity", "sad-share", "votes" or "offline"',
 });
+
+/** An offline rule's threshold: how many of the device's expected intervals it may stay silent (1 to 1000). */
+export const OFFLINE_THRESHOLD = { min: 1, max: 1000 } as const;
 export const ruleOperator = z.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 
 /** What a rule judges: each device's window (the default), or the whole location's (every device's votes together). */
@@ -49,6 +52,14 @@ export const RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 } as const;
  * With `scope: "location"` the rule judges the location's window instead (all
  * its devices together): its alert names no device and issues no command
  * (`raise`/`clear` are not used); it reaches people through notifications.
+ *
+ * `metric: "offline"` judges each device registered at the location with an
+ * expected interval (the profile the registry pushes): the alert is raised
+ * when the device has been silent for more than `threshold` × its interval
+ * (`op` must be "above"), by the location's alarm, and cleared when it is
+ * heard again. It issues no command (the device is silent: a command would
+ * only wait for it in the hub) and ignores `minSamples` and `windowMinutes`;
+ * it reaches people through notifications (domain/location/offline.ts).
  */
 export const rule = z
   .strictObject({
@@ -86,6 +97,14 @@ export const rule = z
       if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 100_000) {
         ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number from 1 to 100000" });
       }
+    }
+    if (r.metric === "offline") {
+      if (r.threshold < OFFLINE_THRESHOLD.min || r.threshold > OFFLINE_THRESHOLD.max) {
+        const message = `an offline threshold must be between ${OFFLINE_THRESHOLD.min} and ${OFFLINE_THRESHOLD.max} (multiples of the device's expected interval)`;
+        ctx.addIssue({ code: "custom", path: ["threshold"], message });
+      }
+      if (r.op !== "above") ctx.addIssue({ code: "custom", path: ["op"], message: 'an offline rule\'s op must be "above" (silent for more than threshold × the interval)' });
+      if (r.scope === "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'an offline rule judges each device: scope must be "device"' });
     }
   });
 export type Rule = z.output<typeof rule>;

@@ -4,6 +4,7 @@ import { commandPayload, rule, ruleId, ruleMetric, ruleOperator } from "./action
 import { properties } from "./ingest";
 import { humidity, temperature, vote } from "./readings";
 import { settingsBody } from "./settings";
+import { deviceProfileUpdate } from "./device-profiles";
 
 /** Fields every entry of a location's log has. */
 const logEntry = {
@@ -124,6 +125,13 @@ export const settingsSetEvent = z.object({
   settings: settingsBody,
 });
 
+/** The device registry told the location of devices registered (or no longer registered) there: only the profiles that changed. */
+export const deviceProfilesSetEvent = z.object({
+  ...logEntry,
+  type: z.literal("device-profiles-set"),
+  profiles: z.array(deviceProfileUpdate),
+});
+
 /** Any entry of a location's log as the read API and live frames carry it. */
 export const logEvent = z.discriminatedUnion("type", [
   readingEvent,
@@ -137,6 +145,7 @@ export const logEvent = z.discriminatedUnion("type", [
   notificationFailedEvent,
   alertAcknowledgedEvent,
   settingsSetEvent,
+  deviceProfilesSetEvent,
 ]);
 export type LogEvent = z.infer<typeof logEvent>;
 export type RulesSetEvent = z.infer<typeof rulesSetEvent>;

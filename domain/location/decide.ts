@@ -9,6 +9,8 @@ import type { LocationState } from "./state";
 import { decideNotifications, type NotificationInput } from "./notifications";
 import { settingsDrafts } from "../calendar/settings";
 import { inForce } from "../rules-location";
+import type { DeviceProfileUpdate } from "../../protocol/device-profiles";
+import { decideProfiles, judgeOffline, offlineCandidates, offlineDrafts, offlineOnIngest } from "./offline";
 
 /** What a command's delivery report is checked against: the command as the location knows it. */
 export interface KnownCommand {
@@ -26,6 +28,8 @@ export type LocationInput =
   | { type: "record-deliveries"; deliveries: readonly { id: string; deliveredAt: number; command: KnownCommand | null }[] }
   /** PUT …/settings: the location's calendar (validated by the worker). */
   | { type: "set-settings"; settings: LocationSettings }
+  /** The device registry pushed profiles of devices registered (or no longer registered) here. */
+  | { type: "set-device-profiles"; profiles: readonly DeviceProfileUpdate[] }
   /** Time passed (the object's alarm): windows aged. */
   | { type: "tick" }
   /** Notifications and acknowledgements (domain/location/notifications.ts). */
@@ -41,8 +45,11 @@ export type LocationInput =
  *   alert) judged by the new rules; alerts of removed or redefined rules clear;
  * - record-deliveries: one `command-delivered` per command not yet delivered;
  * - set-settings: one `settings-set` entry (domain/calendar has what it changes);
+ * - set-device-profiles: one `device-profiles-set` entry with the profiles
+ *   that changed, then their offline verdicts (domain/location/offline.ts);
  * - tick: the verdict on every device whose windows hold data or an alert, so
- *   an alert whose votes aged out clears with nothing new arriving;
+ *   an alert whose votes aged out clears with nothing new arriving; and the
+ *   offline rules' verdict on every registered device (offline.ts);
  * - notifications and acknowledgements: see domain/location/notifications.ts.
  */
 export function decide(state: LocationState, input: LocationInput, now: number): Draft[] {
@@ -51,13 +58,19 @@ export function decide(state: LocationState, input: LocationInput, now: number):
       const readings = input.events.map(readingDraft);
       const windowOf = windows(state.projections.minutes.values(), now, readings);
       const heard = new Set(readings.map((r) => r.deviceId));
-      return [...readings, ...drafts(judge(state.rules, state.raised, heard, windowOf, [], judgedAt(state, now)), readings.length, now)];
+      const judged = drafts(judge(state.rules, state.raised, heard, windowOf, [], judgedAt(state, now)), readings.length, now);
+      return [...readings, ...judged, ...offlineDrafts(offlineOnIngest(state, readings, now), now)];
     }
     case "set-rules": {
       const removed = rulesReplaced(state.rules, input.rules);
       const devices = devicesToJudge(state, now, [...input.rules, ...removed]);
       const windowOf = windows(state.projections.minutes.values(), now, []);
-      return [{ type: "rules-set", rules: input.rules, occurredAt: now }, ...drafts(judge(input.rules, state.raised, devices, windowOf, removed, judgedAt(state, now)), 1, now)];
+      const judged = drafts(judge(input.rules, state.raised, devices, windowOf, removed, judgedAt(state, now)), 1, now);
+      // Alerts of removed or redefined rules were just cleared: the new rules judge from clear.
+      const gone = new Set(removed.map((r) => r.id));
+      const raised = new Set([...state.raised].filter((k) => !gone.has(k.slice(0, k.indexOf("\u0000")))));
+      const offline = judgeOffline(input.rules, raised, (id) => state.profiles.get(id), offlineCandidates(state, input.rules), now);
+      return [{ type: "rules-set", rules: input.rules, occurredAt: now }, ...judged, ...offlineDrafts(offline, now)];
     }
     case "record-deliveries": {
       const out: Draft[] = [];
@@ -71,9 +84,12 @@ export function decide(state: LocationState, input: LocationInput, now: number):
     }
     case "set-settings":
       return settingsDrafts(state.calendar, input.settings, now);
+    case "set-device-profiles":
+      return decideProfiles(state, input.profiles, now);
     case "tick": {
       const devices = devicesToJudge(state, now, state.rules);
-      return drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, []), [], judgedAt(state, now)), 0, now);
+      const offline = judgeOffline(state.rules, state.raised, (id) => state.profiles.get(id), offlineCandidates(state, state.rules), now);
+      return [...drafts(judge(state.rules, state.raised, devices, windows(state.projections.minutes.values(), now, []), [], judgedAt(state, now)), 0, now), ...offlineDrafts(offline, now)];
     }
     case "queue-notifications":
     case "record-notification":

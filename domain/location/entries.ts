@@ -1,6 +1,7 @@
 import type { Rule } from "../../protocol/actions";
 import type { Readings } from "../../protocol/readings";
 import type { LocationSettings } from "../../protocol/settings";
+import type { DeviceProfileUpdate } from "../../protocol/device-profiles";
 import type { Judgement } from "../rules";
 
 /**
@@ -22,6 +23,8 @@ export type AlertEntry = Base & Judgement & { type: "alert-raised" | "alert-clea
 export type CommandIssuedEntry = Base & { type: "command-issued"; deviceId: string; payload: string; ruleId: string | null; cause: string | null };
 export type CommandDeliveredEntry = Base & { type: "command-delivered"; deviceId: string; commandId: string };
 export type SettingsSetEntry = Base & { type: "settings-set"; settings: LocationSettings };
+/** Profiles the device registry pushed, only those that changed (domain/location/offline.ts). */
+export type DeviceProfilesSetEntry = Base & { type: "device-profiles-set"; profiles: DeviceProfileUpdate[] };
 
 export type NotificationQueuedEntry = Base & { type: "notification-queued"; notificationId: string; channelId: string; alertId: string; event: "alert-raised" | "alert-cleared" };
 export type NotificationSentEntry = Base & { type: "notification-sent"; notificationId: string; channelId: string; attempts: number; status: number };
@@ -29,7 +32,15 @@ export type NotificationFailedEntry = Base & { type: "notification-failed"; noti
 export type AlertAcknowledgedEntry = Base & { type: "alert-acknowledged"; alertId: string; comment: string | null };
 export type NotificationEntry = NotificationQueuedEntry | NotificationSentEntry | NotificationFailedEntry | AlertAcknowledgedEntry;
 
-export type Entry = ReadingEntry | RulesSetEntry | AlertEntry | CommandIssuedEntry | CommandDeliveredEntry | NotificationEntry | SettingsSetEntry;
+export type Entry =
+  | ReadingEntry
+  | RulesSetEntry
+  | AlertEntry
+  | CommandIssuedEntry
+  | CommandDeliveredEntry
+  | NotificationEntry
+  | SettingsSetEntry
+  | DeviceProfilesSetEntry;
 export type EntryType = Entry["type"];
 
 type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
@@ -49,7 +60,8 @@ export type Draft =
   | Unallocated<NotificationSentEntry>
   | Unallocated<NotificationFailedEntry>
   | Unallocated<AlertAcknowledgedEntry>
-  | Unallocated<SettingsSetEntry>;
+  | Unallocated<SettingsSetEntry>
+  | Unallocated<DeviceProfilesSetEntry>;
 
 /** The kind part of a system entry's id (`~kind-seq`). */
 const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
@@ -63,6 +75,7 @@ const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
   "notification-failed": "failed",
   "alert-acknowledged": "ack",
   "settings-set": "settings",
+  "device-profiles-set": "profiles",
 };
 
 /**

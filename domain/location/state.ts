@@ -4,6 +4,7 @@ import { LOCATION_KEY, alertKey } from "../rules";
 import { hourStart, minuteStart } from "../time-buckets";
 import type { Entry } from "./entries";
 import { emptyCalendar, foldQuarter, type CalendarState } from "../calendar/quarters";
+import { foldProfiles, heard, type HeldProfile } from "./offline";
 
 /** Projection rows changed in memory since they were last written (checkpointed). */
 export interface DirtyKeys {
@@ -33,6 +34,8 @@ export interface LocationState {
   dirty: DirtyKeys;
   /** Settings and the quarter-hour buckets the local calendar is read from (domain/calendar). */
   calendar: CalendarState;
+  /** Devices registered here, as the registry pushed them, with when each was last heard (domain/location/offline.ts). */
+  profiles: Map<string, HeldProfile>;
 }
 
 export const emptyDirty = (): DirtyKeys => ({ minutes: new Set(), hours: new Set(), devices: new Set() });
@@ -46,6 +49,7 @@ export const initialState = (): LocationState => ({
   projections: emptyProjectionSet(),
   dirty: emptyDirty(),
   calendar: emptyCalendar(),
+  profiles: new Map(),
 });
 
 /** Rules logged before `windowMinutes` existed looked back 60 minutes: say so, so they compare equal to today's. */
@@ -70,6 +74,10 @@ export function evolve(state: LocationState, entry: Entry): LocationState {
       state.dirty.hours.add(hourStart(entry.occurredAt));
       state.dirty.devices.add(entry.deviceId);
       foldQuarter(state.calendar, entry);
+      heard(state.profiles, entry);
+      break;
+    case "device-profiles-set":
+      foldProfiles(state.profiles, entry);
       break;
     case "settings-set":
       state.calendar.settings = entry.settings;

@@ -18,6 +18,8 @@ export function nextVerdictChange(state: LocationState, now: number): number | n
   let next: number | null = null;
   const bySpan = new Map<number, Map<string, { start: number; tally: Tally }[]>>();
   for (const rule of state.rules) {
+    // Offline rules change with time at instants of their own (offline.ts: nextOfflineChange).
+    if (rule.metric === "offline") continue;
     const span = ruleSpan(rule);
     let perDevice = bySpan.get(span);
     if (!perDevice) {

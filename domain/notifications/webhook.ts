@@ -64,6 +64,7 @@ const samplesOf = (metric: AlertEntry["metric"], n: number): string =>
 
 /** The one human line of an alert change, for chat. */
 export function alertText(location: string, alert: AlertEntry): string {
+  if (alert.metric === "offline") return mrkdwn(offlineText(location, alert));
   const what = `${alert.metric} ${alert.value === null ? "no data" : metricValue(alert.metric, alert.value)}`;
   const rule = `rule ${alert.ruleId}: ${alert.metric} ${alert.op} ${metricValue(alert.metric, alert.threshold)}`;
   // A location-scope rule's alert names no device: it is about the whole location.
@@ -73,6 +74,15 @@ export function alertText(location: string, alert: AlertEntry): string {
       ? `:rotating_light: *${location}* · ${who}: ${what} over ${samplesOf(alert.metric, alert.samples)} (${rule})`
       : `:white_check_mark: *${location}* · ${who}: cleared, ${alert.value === null ? "no data left in the window" : what} (${rule})`;
   return mrkdwn(text);
+}
+
+/** An offline alert's line: the device, its silence in multiples of its expected interval (domain/location/offline.ts). */
+function offlineText(location: string, alert: AlertEntry): string {
+  const times = (n: number) => `${Number(n.toFixed(2))}×`;
+  const rule = `rule ${alert.ruleId}: silent more than ${times(alert.threshold)} its interval`;
+  return alert.type === "alert-raised"
+    ? `:rotating_light: *${location}* · ${alert.deviceId}: offline, silent ${alert.value === null ? "" : `${times(alert.value)} `}its expected interval (${rule})`
+    : `:white_check_mark: *${location}* · ${alert.deviceId}: no longer offline (${rule})`;
 }
 
 /** The JSON body of an alert's notification: the same bytes on every attempt. */

@@ -14,6 +14,7 @@ import { EventLog, toLogEvent } from "./event-log";
 import { NotificationStore } from "./notification-store";
 import type { NotificationState } from "../../protocol/notifications";
 import { ProjectionStore } from "./projection-store";
+import { ProfileStore } from "./profiles";
 
 /** What every read of a location answers; a location nobody wrote to answers it from `EMPTY_LOCATION`. */
 export interface LocationReads {
@@ -67,6 +68,7 @@ export class OpenLocation implements LocationReads {
   readonly actions: ActionStore;
   readonly notifications: NotificationStore;
   readonly calendar: CalendarStore;
+  readonly profiles: ProfileStore;
   state: LocationState;
   /** The seq the stored projection rows include. */
   checkpointedSeq = 0;
@@ -77,6 +79,7 @@ export class OpenLocation implements LocationReads {
     this.actions = new ActionStore(sql);
     this.notifications = new NotificationStore(sql);
     this.calendar = new CalendarStore(sql);
+    this.profiles = new ProfileStore(sql);
     this.state = this.load(now);
   }
 
@@ -85,6 +88,7 @@ export class OpenLocation implements LocationReads {
     const state = initialState();
     this.actions.loadInto(state);
     this.calendar.loadInto(state);
+    this.profiles.loadInto(state);
     this.projections.loadRecent(state, windowStart(now, longestSpan(state.rules)));
     this.checkpointedSeq = this.projections.checkpointSeq();
     const { head, recordedAt } = this.log.head();
@@ -137,6 +141,7 @@ export class OpenLocation implements LocationReads {
     this.notifications.record(meter, entries);
     this.notifications.enqueue(meter, entries);
     this.calendar.record(meter, entries);
+    this.profiles.record(meter, entries);
     const readings = readingsOf(entries);
     this.projections.loadTouched(this.state, readings);
     this.calendar.loadTouched(this.state, readings);

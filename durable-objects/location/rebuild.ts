@@ -104,6 +104,7 @@ export class Rebuild {
       open.actions.rebuild(meter, open.log.systemEntries());
       open.notifications.rebuild(meter, open.log.systemEntries());
       open.calendar.rebuildSettings(meter, open.log.systemEntries());
+      open.profiles.rebuild(meter, open.log.systemEntries());
       open.projections.setCheckpoint(meter, head);
     }
     this.save(meter, {

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { devicesResponse, errorBody, ingestResponse, type IngestResponse } from "../../protocol";
+import { devicesResponse, errorBody, ingestResponse, type IngestResponse, type ReadingEvent } from "../../protocol";
 import { deviceHistoryResponse, registeredDevice, registeredDevicesResponse, type RegisteredDevice, type RegisteredDevicesResponse } from "../../protocol/devices";
 import { registryStub } from "../../durable-objects/device-registry";
 import { app } from "../../worker/app";
 import { encodeDevicesCursor } from "../../worker/params";
 import { REVALIDATE_MS, registryCache } from "../../worker/registry-cache";
-import { ORIGIN, api, expectError, ingestOk, parsed, storedReadings } from "./support/api";
+import { ORIGIN, api, expectError, ingestOk, parsed, storedEvents } from "./support/api";
 import { reading } from "./support/events";
 
 /**
@@ -23,6 +23,13 @@ const putDevice = (id: string, body: unknown, headers: Record<string, string> = 
 
 async function register(id: string, body: Record<string, unknown>): Promise<RegisteredDevice> {
   return parsed(await putDevice(id, body), registeredDevice);
+}
+
+/** A location's readings: besides them, its log may hold only the registry's profile pushes (`device-profiles-set`). */
+async function storedReadings(location: string): Promise<ReadingEvent[]> {
+  const events = await storedEvents(location);
+  for (const e of events) expect(["reading", "device-profiles-set"]).toContain(e.type);
+  return events.filter((e): e is ReadingEvent => e.type === "reading");
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {

@@ -39,6 +39,30 @@ describe("alerts panel lines", () => {
     expect(describeAction(rules, "C")).toEqual({ tone: "info", title: "Rules changed", detail: "low-score" });
   });
 
+  it("names the silent device of an offline alert and how long it has been silent, in intervals", () => {
+    const offline = { ...judgement, ruleId: "silent", metric: "offline", op: "above", threshold: 3, samples: 0 } as const;
+    expect(describeAction(parse({ ...entry(10, "alert"), type: "alert-raised", ...offline, value: 3.0417 }), "C")).toEqual({
+      tone: "alert",
+      title: "Device offline",
+      detail: "arduino1010: silent 3.04× its expected interval, more than 3× (rule silent)",
+    });
+    expect(describeAction(parse({ ...entry(11, "alert"), type: "alert-cleared", ...offline, value: 0 }), "C")).toEqual({
+      tone: "clear",
+      title: "Device back",
+      detail: "arduino1010: no longer offline (rule silent)",
+    });
+    const pushed = parse({
+      ...entry(12, "profiles"),
+      type: "device-profiles-set",
+      profiles: [
+        { deviceId: "arduino1010", profile: { name: "Lobby", expectedIntervalSeconds: 60, enabled: true } },
+        { deviceId: "b2", profile: { name: null, expectedIntervalSeconds: null, enabled: false } },
+        { deviceId: "b3", profile: null },
+      ],
+    });
+    expect(describeAction(pushed, "C")).toEqual({ tone: "info", title: "Devices registered", detail: "Lobby (every 60 s), b2 (no interval, disabled), b3 no longer here" });
+  });
+
   it("shows temperatures in the viewer's unit", () => {
     expect(describeAction(hot, "C").detail).toBe("arduino1010: temperature 31.5 °C, above 30.0 °C (1 reading; rule low-score)");
     expect(describeAction(hot, "F").detail).toBe("arduino1010: temperature 88.7 °F, above 86.0 °F (1 reading; rule low-score)");

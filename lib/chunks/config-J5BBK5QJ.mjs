@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-XZLIO2QY.mjs";
-import "./chunk-HK36ZZ2Y.mjs";
+} from "./chunk-4C3BH3OT.mjs";
+import "./chunk-JUEN7KB2.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-HK36ZZ2Y.mjs";
+} from "./chunk-JUEN7KB2.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -253,9 +253,10 @@ var acknowledgement = z6.object({
 // protocol/actions.ts
 var ruleId = z7.string().min(1, "rule id must not be empty").max(40, "rule id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "rule id may hold only lowercase letters, digits and '-', starting with a letter or digit");
 var commandPayload = z7.string().min(1, "command payload must not be empty").max(256, "command payload must be at most 256 characters").refine(wellFormed, "command payload must be valid Unicode (no lone surrogate)");
-var ruleMetric = z7.enum(["score", "temperature", "humidity", "sad-share", "votes"], {
-  error: 'metric must be "score", "temperature", "humidity", "sad-share" or "votes"'
+var ruleMetric = z7.enum(["score", "temperature", "humidity", "sad-share", "votes", "offline"], {
+  error: 'metric must be "score", "temperature", "humidity", "sad-share", "votes" or "offline"'
 });
+var OFFLINE_THRESHOLD = { min: 1, max: 1e3 };
 var ruleOperator = z7.enum(["below", "above"], { error: 'op must be "below" or "above"' });
 var ruleScope = z7.enum(["device", "location"], { error: 'scope must be "device" or "location"' });
 var RULE_WINDOW_MINUTES = { min: 1, max: 1440, default: 60 };
@@ -288,6 +289,14 @@ var rule = z7.strictObject({
     if (!Number.isInteger(r.threshold) || r.threshold < 1 || r.threshold > 1e5) {
       ctx.addIssue({ code: "custom", path: ["threshold"], message: "a votes threshold must be a whole number from 1 to 100000" });
     }
+  }
+  if (r.metric === "offline") {
+    if (r.threshold < OFFLINE_THRESHOLD.min || r.threshold > OFFLINE_THRESHOLD.max) {
+      const message = `an offline threshold must be between ${OFFLINE_THRESHOLD.min} and ${OFFLINE_THRESHOLD.max} (multiples of the device's expected interval)`;
+      ctx.addIssue({ code: "custom", path: ["threshold"], message });
+    }
+    if (r.op !== "above") ctx.addIssue({ code: "custom", path: ["op"], message: `an offline rule's op must be "above" (silent for more than threshold \xD7 the interval)` });
+    if (r.scope === "location") ctx.addIssue({ code: "custom", path: ["scope"], message: 'an offline rule judges each device: scope must be "device"' });
   }
 });
 var rulesBody = z7.strictObject({
@@ -380,7 +389,7 @@ var bridgeFrame = z8.discriminatedUnion("type", [resumeFrame, deliveredFrame], {
 });
 
 // protocol/events.ts
-import { z as z10 } from "zod";
+import { z as z11 } from "zod";
 
 // protocol/settings.ts
 import { z as z9 } from "zod";
@@ -432,29 +441,42 @@ var settingsResponse = z9.object({
   seq: z9.number().int().positive().nullable()
 });
 
+// protocol/device-profiles.ts
+import { z as z10 } from "zod";
+var locationDeviceProfile = z10.object({
+  name: z10.string().nullable(),
+  /** Expected silence between two messages; null: none, so the device is never judged offline. */
+  expectedIntervalSeconds: z10.number().int().positive().nullable(),
+  enabled: z10.boolean()
+});
+var deviceProfileUpdate = z10.object({
+  deviceId,
+  profile: locationDeviceProfile.nullable()
+});
+
 // protocol/events.ts
 var logEntry = {
   /** Per-location sequence number: 1, 2, 3… with no gaps. */
-  seq: z10.number().int().positive(),
+  seq: z11.number().int().positive(),
   id: logEventId,
   /** ISO 8601: when it happened (device clock for readings). */
-  occurredAt: z10.iso.datetime(),
+  occurredAt: z11.iso.datetime(),
   /** ISO 8601: when the location's object committed it. */
-  recordedAt: z10.iso.datetime()
+  recordedAt: z11.iso.datetime()
 };
-var readingEvent = z10.object({
+var readingEvent = z11.object({
   ...logEntry,
-  type: z10.literal("reading"),
+  type: z11.literal("reading"),
   deviceId,
   vote: vote.optional(),
   temperature: temperature.optional(),
   humidity: humidity.optional(),
   properties: properties.optional()
 });
-var rulesSetEvent = z10.object({
+var rulesSetEvent = z11.object({
   ...logEntry,
-  type: z10.literal("rules-set"),
-  rules: z10.array(rule)
+  type: z11.literal("rules-set"),
+  rules: z11.array(rule)
 });
 var judgement = {
   ruleId,
@@ -462,69 +484,74 @@ var judgement = {
   deviceId: deviceId.optional(),
   metric: ruleMetric,
   op: ruleOperator,
-  threshold: z10.number(),
+  threshold: z11.number(),
   /** The metric's value over the device's window (null when no samples remain). */
-  value: z10.number().nullable(),
-  samples: z10.number().int().nonnegative()
+  value: z11.number().nullable(),
+  samples: z11.number().int().nonnegative()
 };
-var alertRaisedEvent = z10.object({ ...logEntry, type: z10.literal("alert-raised"), ...judgement });
-var alertClearedEvent = z10.object({ ...logEntry, type: z10.literal("alert-cleared"), ...judgement });
-var commandIssuedEvent = z10.object({
+var alertRaisedEvent = z11.object({ ...logEntry, type: z11.literal("alert-raised"), ...judgement });
+var alertClearedEvent = z11.object({ ...logEntry, type: z11.literal("alert-cleared"), ...judgement });
+var commandIssuedEvent = z11.object({
   ...logEntry,
-  type: z10.literal("command-issued"),
+  type: z11.literal("command-issued"),
   deviceId,
   payload: commandPayload,
   ruleId: ruleId.nullable(),
   /** Id of the alert event that caused it. */
   cause: systemEventId.nullable()
 });
-var commandDeliveredEvent = z10.object({
+var commandDeliveredEvent = z11.object({
   ...logEntry,
-  type: z10.literal("command-delivered"),
+  type: z11.literal("command-delivered"),
   deviceId,
   commandId: systemEventId
 });
 var notified = {
   /** `{alert id}.{channel id}`. */
-  notificationId: z10.string(),
-  channelId: z10.string()
+  notificationId: z11.string(),
+  channelId: z11.string()
 };
-var notificationQueuedEvent = z10.object({
+var notificationQueuedEvent = z11.object({
   ...logEntry,
-  type: z10.literal("notification-queued"),
+  type: z11.literal("notification-queued"),
   ...notified,
   /** Id of the alert entry it tells of. */
   alertId: systemEventId,
-  event: z10.enum(["alert-raised", "alert-cleared", "digest"])
+  event: z11.enum(["alert-raised", "alert-cleared", "digest"])
 });
-var notificationSentEvent = z10.object({
+var notificationSentEvent = z11.object({
   ...logEntry,
-  type: z10.literal("notification-sent"),
+  type: z11.literal("notification-sent"),
   ...notified,
-  attempts: z10.number().int().positive(),
-  status: z10.number().int()
+  attempts: z11.number().int().positive(),
+  status: z11.number().int()
 });
-var notificationFailedEvent = z10.object({
+var notificationFailedEvent = z11.object({
   ...logEntry,
-  type: z10.literal("notification-failed"),
+  type: z11.literal("notification-failed"),
   ...notified,
-  attempts: z10.number().int().nonnegative(),
+  attempts: z11.number().int().nonnegative(),
   /** The last attempt's HTTP status; null after a network error or with no attempt. */
-  status: z10.number().int().nullable(),
-  error: z10.string()
+  status: z11.number().int().nullable(),
+  error: z11.string()
 });
-var alertAcknowledgedEvent = z10.object({
+var alertAcknowledgedEvent = z11.object({
   ...logEntry,
-  type: z10.literal("alert-acknowledged"),
+  type: z11.literal("alert-acknowledged"),
   alertId: systemEventId,
-  comment: z10.string().nullable()
+  comment: z11.string().nullable()
 });
-var settingsSetEvent = z10.object({
+var settingsSetEvent = z11.object({
   ...logEntry,
-  type: z10.literal("settings-set"),
+  type: z11.literal("settings-set"),
   settings: settingsBody
 });
-var logEvent = z10.discriminatedUnion("type", [
+var deviceProfilesSetEvent = z11.object({
+  ...logEntry,
+  type: z11.literal("device-profiles-set"),
+  profiles: z11.array(deviceProfileUpdate)
+});
+var logEvent = z11.discriminatedUnion("type", [
   readingEvent,
   rulesSetEvent,
   alertRaisedEvent,
@@ -535,250 +562,251 @@ var logEvent = z10.discriminatedUnion("type", [
   notificationSentEvent,
   notificationFailedEvent,
   alertAcknowledgedEvent,
-  settingsSetEvent
+  settingsSetEvent,
+  deviceProfilesSetEvent
 ]);
-var eventsPage = z10.object({
-  events: z10.array(logEvent),
+var eventsPage = z11.object({
+  events: z11.array(logEvent),
   /** The `after` to ask for the next page, or null when this page reached the head. */
-  next: z10.number().int().nonnegative().nullable()
+  next: z11.number().int().nonnegative().nullable()
 });
 var EVENTS_PAGE = { defaultLimit: 100, maxLimit: 1e3 };
 
 // protocol/read.ts
-import { z as z12 } from "zod";
+import { z as z13 } from "zod";
 
 // protocol/device-health.ts
-import { z as z11 } from "zod";
+import { z as z12 } from "zod";
 var DEVICE_HEALTH = ["online", "late", "offline"];
-var deviceHealth = z11.enum(DEVICE_HEALTH);
-var deviceRegistration = z11.object({
-  name: z11.string().nullable(),
+var deviceHealth = z12.enum(DEVICE_HEALTH);
+var deviceRegistration = z12.object({
+  name: z12.string().nullable(),
   /** Where the registry sends its events now (a moved device is still listed where it was heard). */
   location: locationName,
-  enabled: z11.boolean(),
-  expectedIntervalSeconds: z11.number().int().nullable(),
-  rejected: z11.number().int().nonnegative()
+  enabled: z12.boolean(),
+  expectedIntervalSeconds: z12.number().int().nullable(),
+  rejected: z12.number().int().nonnegative()
 });
 
 // protocol/read.ts
 var WINDOW_MS = 60 * 6e4;
 var aggregate = {
-  votes: z12.number().int().nonnegative(),
+  votes: z13.number().int().nonnegative(),
   /** sum(vote) / count(votes), unrounded; null with no votes. */
-  score: z12.number().min(0).max(1).nullable(),
+  score: z13.number().min(0).max(1).nullable(),
   /** Distinct devices with any event in the span. */
-  devices: z12.number().int().nonnegative(),
+  devices: z13.number().int().nonnegative(),
   /** Mean of the readings in the span; null with none. */
-  temperature: z12.number().nullable(),
-  humidity: z12.number().nullable()
+  temperature: z13.number().nullable(),
+  humidity: z13.number().nullable()
 };
-var scoreWindow = z12.object({
-  from: z12.iso.datetime(),
-  to: z12.iso.datetime(),
+var scoreWindow = z13.object({
+  from: z13.iso.datetime(),
+  to: z13.iso.datetime(),
   ...aggregate
 });
-var hourSummary = z12.object({ hour: z12.iso.datetime(), ...aggregate });
-var hourlyResponse = z12.object({ hours: z12.array(hourSummary) });
+var hourSummary = z13.object({ hour: z13.iso.datetime(), ...aggregate });
+var hourlyResponse = z13.object({ hours: z13.array(hourSummary) });
 var HOURLY_LIMITS = { defaultHours: 24, maxHours: 31 * 24 };
-var locationSummary = z12.object({
+var locationSummary = z13.object({
   location: locationName,
   /** Newest seq of the location's log; 0 when empty. */
-  head: z12.number().int().nonnegative(),
+  head: z13.number().int().nonnegative(),
   /** recordedAt of the newest event; null when empty. */
-  lastEventAt: z12.iso.datetime().nullable(),
+  lastEventAt: z13.iso.datetime().nullable(),
   window: scoreWindow
 });
-var locationResponse = z12.object({
+var locationResponse = z13.object({
   location: locationName,
-  head: z12.number().int().nonnegative(),
+  head: z13.number().int().nonnegative(),
   window: scoreWindow
 });
-var deviceSummary = z12.object({
+var deviceSummary = z13.object({
   deviceId,
-  lastSeenAt: z12.iso.datetime().nullable(),
+  lastSeenAt: z13.iso.datetime().nullable(),
   health: deviceHealth.nullable(),
   registration: deviceRegistration.nullable(),
   vote: vote.nullable(),
-  temperature: z12.number().nullable(),
-  humidity: z12.number().nullable()
+  temperature: z13.number().nullable(),
+  humidity: z13.number().nullable()
 });
-var devicesResponse = z12.object({ devices: z12.array(deviceSummary) });
-var eventsGone = z12.object({
-  error: z12.string(),
-  issues: z12.array(z12.string()),
-  firstSeq: z12.number().int().positive()
+var devicesResponse = z13.object({ devices: z13.array(deviceSummary) });
+var eventsGone = z13.object({
+  error: z13.string(),
+  issues: z13.array(z13.string()),
+  firstSeq: z13.number().int().positive()
 });
 
 // protocol/live.ts
-import { z as z13 } from "zod";
+import { z as z14 } from "zod";
 var MAX_FRAME_CHARS = 320 * 1024;
 var PING = "ping";
 var PONG = "pong";
-var snapshotFrame = z13.object({
-  type: z13.literal("snapshot"),
+var snapshotFrame = z14.object({
+  type: z14.literal("snapshot"),
   location: locationName,
-  head: z13.number().int().nonnegative(),
+  head: z14.number().int().nonnegative(),
   window: scoreWindow,
-  recent: z13.array(logEvent)
+  recent: z14.array(logEvent)
 });
-var eventsFrame = z13.object({
-  type: z13.literal("events"),
+var eventsFrame = z14.object({
+  type: z14.literal("events"),
   location: locationName,
-  head: z13.number().int().nonnegative(),
-  events: z13.array(logEvent),
+  head: z14.number().int().nonnegative(),
+  events: z14.array(logEvent),
   window: scoreWindow
 });
-var windowFrame = z13.object({
-  type: z13.literal("window"),
+var windowFrame = z14.object({
+  type: z14.literal("window"),
   location: locationName,
-  head: z13.number().int().nonnegative(),
+  head: z14.number().int().nonnegative(),
   window: scoreWindow
 });
-var resyncFrame = z13.object({
-  type: z13.literal("resync"),
+var resyncFrame = z14.object({
+  type: z14.literal("resync"),
   location: locationName,
-  head: z13.number().int().nonnegative()
+  head: z14.number().int().nonnegative()
 });
-var liveFrame = z13.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
+var liveFrame = z14.discriminatedUnion("type", [snapshotFrame, eventsFrame, windowFrame, resyncFrame]);
 
 // protocol/fleet.ts
-import { z as z15 } from "zod";
+import { z as z16 } from "zod";
 
 // protocol/calendar-days.ts
-import { z as z14 } from "zod";
+import { z as z15 } from "zod";
 var RANKING_DAYS = 60;
-var calendarDays = z14.object({
-  date: z14.iso.date(),
-  timeZone: z14.string(),
-  days: z14.array(z14.tuple([z14.number().int().nonnegative(), z14.number().nonnegative()])).max(RANKING_DAYS)
+var calendarDays = z15.object({
+  date: z15.iso.date(),
+  timeZone: z15.string(),
+  days: z15.array(z15.tuple([z15.number().int().nonnegative(), z15.number().nonnegative()])).max(RANKING_DAYS)
 });
 
 // protocol/fleet.ts
 var fleetSummary = locationSummary.extend({
   /** Alerts raised at the location right now. */
-  alerts: z15.number().int().nonnegative(),
+  alerts: z16.number().int().nonnegative(),
   /** The location's display name from its settings, if any. */
-  displayName: z15.string().optional()
+  displayName: z16.string().optional()
 });
 var fleetPublication = fleetSummary.extend({ calendar: calendarDays.optional() });
 var LOCATIONS_PAGE = { defaultLimit: 100, maxLimit: 500 };
-var locationsResponse = z15.object({
-  locations: z15.array(fleetSummary),
-  next: z15.string().min(1).nullable()
+var locationsResponse = z16.object({
+  locations: z16.array(fleetSummary),
+  next: z16.string().min(1).nullable()
 });
-var fleetSnapshotFrame = z15.object({
-  type: z15.literal("snapshot"),
-  part: z15.number().int().min(1),
-  parts: z15.number().int().min(1),
-  locations: z15.array(fleetSummary)
+var fleetSnapshotFrame = z16.object({
+  type: z16.literal("snapshot"),
+  part: z16.number().int().min(1),
+  parts: z16.number().int().min(1),
+  locations: z16.array(fleetSummary)
 });
-var fleetChangesFrame = z15.object({
-  type: z15.literal("changes"),
-  locations: z15.array(fleetSummary)
+var fleetChangesFrame = z16.object({
+  type: z16.literal("changes"),
+  locations: z16.array(fleetSummary)
 });
-var fleetFrame = z15.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
+var fleetFrame = z16.discriminatedUnion("type", [fleetSnapshotFrame, fleetChangesFrame]);
 var utf8 = new TextEncoder();
 
 // protocol/admin.ts
-import { z as z16 } from "zod";
-var healthResponse = z16.object({ ok: z16.literal(true) });
-var rebuildResponse = z16.object({
+import { z as z17 } from "zod";
+var healthResponse = z17.object({ ok: z17.literal(true) });
+var rebuildResponse = z17.object({
   location: locationName,
   /** idle: no rebuild ran on this location; running: chunks still to fold; done: the rebuilt projections are in place. */
-  state: z16.enum(["idle", "running", "done"]),
+  state: z17.enum(["idle", "running", "done"]),
   /** Log entries replayed so far (done: every entry up to the head at the swap). */
-  events: z16.number().int().nonnegative(),
+  events: z17.number().int().nonnegative(),
   /** The log's head now: the rebuild folds up to it (it grows while events arrive). */
-  head: z16.number().int().nonnegative(),
+  head: z17.number().int().nonnegative(),
   /** Chunks run so far, each at most REBUILD_CHUNK_EVENTS entries, each in its own invocation. */
-  chunks: z16.number().int().nonnegative(),
+  chunks: z17.number().int().nonnegative(),
   /** SQLite rows the rebuild wrote so far. */
-  rowsWritten: z16.number().int().nonnegative(),
-  startedAt: z16.iso.datetime().nullable(),
-  finishedAt: z16.iso.datetime().nullable()
+  rowsWritten: z17.number().int().nonnegative(),
+  startedAt: z17.iso.datetime().nullable(),
+  finishedAt: z17.iso.datetime().nullable()
 });
-var statsResponse = z16.object({
+var statsResponse = z17.object({
   location: locationName,
   /** Append calls (one per ingest request touching the location). */
-  appends: z16.number().int().nonnegative(),
-  accepted: z16.number().int().nonnegative(),
-  duplicates: z16.number().int().nonnegative(),
+  appends: z17.number().int().nonnegative(),
+  accepted: z17.number().int().nonnegative(),
+  duplicates: z17.number().int().nonnegative(),
   /** Every SQLite row the object wrote: log, commits, action projections, checkpoints, its meta rows. */
-  rowsWritten: z16.number().int().nonnegative(),
+  rowsWritten: z17.number().int().nonnegative(),
   /** Times the reading projections were written back. */
-  checkpoints: z16.number().int().nonnegative(),
+  checkpoints: z17.number().int().nonnegative(),
   /** Alarms the object ran. */
-  alarms: z16.number().int().nonnegative()
+  alarms: z17.number().int().nonnegative()
 });
 
 // protocol/access.ts
-import { z as z17 } from "zod";
-var sessionBody = z17.strictObject({
-  token: z17.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
+import { z as z18 } from "zod";
+var sessionBody = z18.strictObject({
+  token: z18.string({ error: (issue) => issue.input === void 0 ? "token is required" : "token must be a string" }).min(1, "token must not be empty")
 });
-var sessionResponse = z17.object({ expiresAt: z17.iso.datetime() });
+var sessionResponse = z18.object({ expiresAt: z18.iso.datetime() });
 var SHARE_LIMITS = { minSeconds: 60, maxSeconds: 30 * 24 * 3600 };
-var shareBody = z17.strictObject({
-  expiresInSeconds: z17.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
+var shareBody = z18.strictObject({
+  expiresInSeconds: z18.number({ error: (issue) => issue.input === void 0 ? "expiresInSeconds is required" : "expiresInSeconds must be a number" }).int("expiresInSeconds must be an integer").min(SHARE_LIMITS.minSeconds, `expiresInSeconds must be at least ${SHARE_LIMITS.minSeconds}`).max(SHARE_LIMITS.maxSeconds, `expiresInSeconds must be at most ${SHARE_LIMITS.maxSeconds} (30 days)`)
 });
-var shareResponse = z17.object({ url: z17.url(), key: z17.string(), expiresAt: z17.iso.datetime() });
-var sessionStatus = z17.object({ access: z17.enum(["public", "token-required", "signed-in"]) });
+var shareResponse = z18.object({ url: z18.url(), key: z18.string(), expiresAt: z18.iso.datetime() });
+var sessionStatus = z18.object({ access: z18.enum(["public", "token-required", "signed-in"]) });
 
 // protocol/devices.ts
-import { z as z18 } from "zod";
+import { z as z19 } from "zod";
 var DEVICE_ENROLLMENT = ["open", "registered"];
-var deviceEnrollment = z18.enum(DEVICE_ENROLLMENT);
+var deviceEnrollment = z19.enum(DEVICE_ENROLLMENT);
 var EXPECTED_INTERVAL = { min: 1, max: 7 * 24 * 3600 };
 var DEVICE_TAGS = { max: 32, maxLength: 64 };
-var deviceBody = z18.strictObject({
+var deviceBody = z19.strictObject({
   deviceId: deviceId.optional(),
-  name: z18.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
+  name: z19.string().trim().min(1, "name must not be empty").max(128, "name must be at most 128 characters").optional(),
   location: locationName,
-  enabled: z18.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
-  expectedIntervalSeconds: z18.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
-  tags: z18.array(
-    z18.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
+  enabled: z19.boolean({ error: (issue) => issue.input === void 0 ? "enabled is required" : "enabled must be true or false" }),
+  expectedIntervalSeconds: z19.number({ error: "expectedIntervalSeconds must be a number of seconds" }).int("expectedIntervalSeconds must be a whole number of seconds").min(EXPECTED_INTERVAL.min, `expectedIntervalSeconds must be at least ${EXPECTED_INTERVAL.min}`).max(EXPECTED_INTERVAL.max, `expectedIntervalSeconds must be at most ${EXPECTED_INTERVAL.max} (7 days)`).optional(),
+  tags: z19.array(
+    z19.string().min(1, "a tag must not be empty").max(DEVICE_TAGS.maxLength, `a tag is at most ${DEVICE_TAGS.maxLength} characters`),
     { error: "tags must be an array of strings" }
   ).max(DEVICE_TAGS.max, `at most ${DEVICE_TAGS.max} tags`).refine((tags) => new Set(tags).size === tags.length, { error: "tags must not repeat" }).optional()
 });
-var deviceProfile = z18.object({
-  name: z18.string().nullable(),
+var deviceProfile = z19.object({
+  name: z19.string().nullable(),
   location: locationName,
-  enabled: z18.boolean(),
-  expectedIntervalSeconds: z18.number().int().nullable(),
-  tags: z18.array(z18.string())
+  enabled: z19.boolean(),
+  expectedIntervalSeconds: z19.number().int().nullable(),
+  tags: z19.array(z19.string())
 });
 var registeredDevice = deviceProfile.extend({
   deviceId,
-  registeredAt: z18.iso.datetime(),
-  updatedAt: z18.iso.datetime(),
+  registeredAt: z19.iso.datetime(),
+  updatedAt: z19.iso.datetime(),
   /** Events refused because the device was disabled (counted at ingest, written coalesced). */
-  rejected: z18.number().int().nonnegative()
+  rejected: z19.number().int().nonnegative()
 });
 var DEVICES_PAGE = { defaultLimit: 100, maxLimit: 500 };
-var registeredDevicesResponse = z18.object({
-  devices: z18.array(registeredDevice),
-  next: z18.string().min(1).nullable()
+var registeredDevicesResponse = z19.object({
+  devices: z19.array(registeredDevice),
+  next: z19.string().min(1).nullable()
 });
 var DEVICE_CHANGE_TYPES = ["device-registered", "device-updated", "device-moved", "device-disabled", "device-enabled", "device-removed"];
-var deviceChange = z18.object({
+var deviceChange = z19.object({
   /** Position in the registry's log (shared by every device). */
-  seq: z18.number().int().positive(),
-  type: z18.enum(DEVICE_CHANGE_TYPES),
-  at: z18.iso.datetime(),
+  seq: z19.number().int().positive(),
+  type: z19.enum(DEVICE_CHANGE_TYPES),
+  at: z19.iso.datetime(),
   /** device-registered: the profile; device-updated: the fields that changed; device-moved: from and to. */
   profile: deviceProfile.optional(),
   changes: deviceProfile.partial().optional(),
   from: locationName.optional(),
   to: locationName.optional()
 });
-var deviceHistoryResponse = z18.object({ deviceId, history: z18.array(deviceChange) });
+var deviceHistoryResponse = z19.object({ deviceId, history: z19.array(deviceChange) });
 
 // protocol/notifications.ts
-import { z as z19 } from "zod";
-var channelId = z19.string({ error: "channel id must be a string" }).min(1, "channel id must not be empty").max(40, "channel id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "channel id may hold only lowercase letters, digits and '-', starting with a letter or digit");
+import { z as z20 } from "zod";
+var channelId = z20.string({ error: "channel id must be a string" }).min(1, "channel id must not be empty").max(40, "channel id must be at most 40 characters").regex(/^[a-z0-9][a-z0-9-]*$/, "channel id may hold only lowercase letters, digits and '-', starting with a letter or digit");
 var NOTIFICATION_EVENTS = ["alert-raised", "alert-cleared", "digest"];
-var notificationEvent = z19.enum(NOTIFICATION_EVENTS, { error: 'events may be "alert-raised", "alert-cleared" or "digest"' });
+var notificationEvent = z20.enum(NOTIFICATION_EVENTS, { error: 'events may be "alert-raised", "alert-cleared" or "digest"' });
 var WEBHOOK_SECRET_MIN_BYTES = 24;
 var WHSEC = "whsec_";
 function webhookKeyBytes(secret) {
@@ -787,7 +815,7 @@ function webhookKeyBytes(secret) {
   if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(b64)) return null;
   return Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 }
-var webhookSecret = z19.string({ error: "secret must be a string" }).max(200, "secret must be at most 200 characters").superRefine((s, ctx) => {
+var webhookSecret = z20.string({ error: "secret must be a string" }).max(200, "secret must be at most 200 characters").superRefine((s, ctx) => {
   if (!s.startsWith(WHSEC)) return ctx.addIssue({ code: "custom", message: 'secret must look like "whsec_<base64>"' });
   const key = webhookKeyBytes(s);
   if (key === null) return ctx.addIssue({ code: "custom", message: 'secret: what follows "whsec_" must be standard base64 (A-Z a-z 0-9 + /, padded with =)' });
@@ -795,7 +823,7 @@ var webhookSecret = z19.string({ error: "secret must be a string" }).max(200, "s
     ctx.addIssue({ code: "custom", message: `secret must hold at least ${WEBHOOK_SECRET_MIN_BYTES} bytes (it holds ${key.length}); e.g. whsec_ + base64 of 32 random bytes` });
   }
 });
-var webhookUrl = z19.string({ error: "url must be a string" }).max(2048, "url must be at most 2048 characters").superRefine((s, ctx) => {
+var webhookUrl = z20.string({ error: "url must be a string" }).max(2048, "url must be at most 2048 characters").superRefine((s, ctx) => {
   let url;
   try {
     url = new URL(s);
@@ -808,21 +836,21 @@ var webhookUrl = z19.string({ error: "url must be a string" }).max(2048, "url mu
   if (url.username || url.password) ctx.addIssue({ code: "custom", message: "url must not hold a user name or password (the signature authenticates)" });
 });
 var CHANNEL_LIMITS = { maxChannels: 20, maxLocations: 100 };
-var channel = z19.strictObject({
+var channel = z20.strictObject({
   id: channelId,
-  type: z19.literal("webhook", { error: 'type must be "webhook"' }),
+  type: z20.literal("webhook", { error: 'type must be "webhook"' }),
   url: webhookUrl,
   secret: webhookSecret,
-  events: z19.array(notificationEvent, { error: "events must be an array" }).min(1, "events must list at least one event"),
+  events: z20.array(notificationEvent, { error: "events must be an array" }).min(1, "events must list at least one event"),
   /** Only these locations' notifications (all when absent). */
-  locations: z19.array(locationName, { error: "locations must be an array of location names" }).min(1, "locations, when given, must list at least one").max(CHANNEL_LIMITS.maxLocations).optional()
+  locations: z20.array(locationName, { error: "locations must be an array of location names" }).min(1, "locations, when given, must list at least one").max(CHANNEL_LIMITS.maxLocations).optional()
 }).superRefine((c, ctx) => {
   c.events.forEach((e, i) => {
     if (c.events.indexOf(e) !== i) ctx.addIssue({ code: "custom", path: ["events", i], message: `"${e}" is listed twice` });
   });
 });
-var channelsBody = z19.strictObject(
-  { channels: z19.array(channel, { error: "body must be an object with a `channels` array" }).max(CHANNEL_LIMITS.maxChannels, `at most ${CHANNEL_LIMITS.maxChannels} channels`) },
+var channelsBody = z20.strictObject(
+  { channels: z20.array(channel, { error: "body must be an object with a `channels` array" }).max(CHANNEL_LIMITS.maxChannels, `at most ${CHANNEL_LIMITS.maxChannels} channels`) },
   { error: "body must be an object with a `channels` array" }
 ).superRefine(({ channels }, ctx) => {
   const seen = /* @__PURE__ */ new Set();
@@ -831,128 +859,128 @@ var channelsBody = z19.strictObject(
     seen.add(c.id);
   });
 });
-var channelsResponse = z19.object({
+var channelsResponse = z20.object({
   /** Increases with every PUT; 0 before the first. */
-  version: z19.number().int().nonnegative(),
-  updatedAt: z19.iso.datetime().nullable(),
-  channels: z19.array(
-    z19.object({
+  version: z20.number().int().nonnegative(),
+  updatedAt: z20.iso.datetime().nullable(),
+  channels: z20.array(
+    z20.object({
       id: channelId,
-      type: z19.literal("webhook"),
-      url: z19.string(),
+      type: z20.literal("webhook"),
+      url: z20.string(),
       /** `whsec_…` and the secret's last 4 characters. */
-      secretHint: z19.string(),
-      events: z19.array(notificationEvent),
-      locations: z19.array(locationName).optional()
+      secretHint: z20.string(),
+      events: z20.array(notificationEvent),
+      locations: z20.array(locationName).optional()
     })
   )
 });
-var webhookPayload = z19.object({
+var webhookPayload = z20.object({
   type: notificationEvent,
   /** ISO 8601: when the event happened (the alert's time), the same on every attempt. */
-  timestamp: z19.iso.datetime(),
-  data: z19.record(z19.string(), z19.unknown()),
+  timestamp: z20.iso.datetime(),
+  data: z20.record(z20.string(), z20.unknown()),
   /** One human line (Slack mrkdwn-safe). */
-  text: z19.string()
+  text: z20.string()
 });
 var ACK_COMMENT_MAX = 500;
-var ackBody = z19.strictObject(
+var ackBody = z20.strictObject(
   {
-    comment: z19.string({ error: "comment must be a string" }).trim().min(1, "comment, when given, must not be empty").max(ACK_COMMENT_MAX, `comment must be at most ${ACK_COMMENT_MAX} characters`).optional()
+    comment: z20.string({ error: "comment must be a string" }).trim().min(1, "comment, when given, must not be empty").max(ACK_COMMENT_MAX, `comment must be at most ${ACK_COMMENT_MAX} characters`).optional()
   },
   { error: 'body must be an object like {"comment":"\u2026"} (or empty)' }
 );
-var ackResponse = z19.object({ location: locationName, alertId: systemEventId, acknowledgement });
+var ackResponse = z20.object({ location: locationName, alertId: systemEventId, acknowledgement });
 
 // protocol/calendar.ts
-import { z as z20 } from "zod";
-var isoDate = z20.iso.date();
+import { z as z21 } from "zod";
+var isoDate = z21.iso.date();
 var calendarFigures = {
-  votes: z20.number().int().nonnegative(),
+  votes: z21.number().int().nonnegative(),
   /** sum/count of votes, unrounded; null with no votes. */
-  score: z20.number().min(0).max(1).nullable(),
+  score: z21.number().min(0).max(1).nullable(),
   /** Votes by button: happy (1), neutral (0.5), sad (0). */
-  happy: z20.number().int().nonnegative(),
-  neutral: z20.number().int().nonnegative(),
-  sad: z20.number().int().nonnegative(),
+  happy: z21.number().int().nonnegative(),
+  neutral: z21.number().int().nonnegative(),
+  sad: z21.number().int().nonnegative(),
   /** Distinct devices with any reading counted in the row. */
-  devices: z20.number().int().nonnegative(),
+  devices: z21.number().int().nonnegative(),
   /** Means of the readings counted; null with none. */
-  temperature: z20.number().nullable(),
-  humidity: z20.number().nullable()
+  temperature: z21.number().nullable(),
+  humidity: z21.number().nullable()
 };
-var localHour = z20.object({
-  hour: z20.iso.datetime(),
-  local: z20.iso.datetime({ offset: true }),
+var localHour = z21.object({
+  hour: z21.iso.datetime(),
+  local: z21.iso.datetime({ offset: true }),
   /** 60, or 30/45 for an hour a DST change cuts (Australia/Lord_Howe's 30-minute shift). */
-  minutes: z20.number().int().positive(),
+  minutes: z21.number().int().positive(),
   /** True when the whole hour is outside the opening hours. */
-  closed: z20.boolean(),
+  closed: z21.boolean(),
   ...calendarFigures
 });
 var spanFigures = {
   /** First and last UTC instant of the span (end exclusive). */
-  start: z20.iso.datetime(),
-  end: z20.iso.datetime(),
+  start: z21.iso.datetime(),
+  end: z21.iso.datetime(),
   /** Its length in hours: 24 for most days, 23 or 25 on a DST change. */
-  hours: z20.number().nonnegative(),
+  hours: z21.number().nonnegative(),
   /** How many of those hours are within the opening hours. */
-  openHours: z20.number().nonnegative(),
+  openHours: z21.number().nonnegative(),
   /** True when no hour of it is open. */
-  closed: z20.boolean(),
+  closed: z21.boolean(),
   ...calendarFigures
 };
-var dailyRow = z20.object({ date: isoDate, ...spanFigures });
-var weeklyRow = z20.object({
+var dailyRow = z21.object({ date: isoDate, ...spanFigures });
+var weeklyRow = z21.object({
   /** ISO week, `2026-W49`. */
-  week: z20.string().regex(/^\d{4}-W\d{2}$/),
+  week: z21.string().regex(/^\d{4}-W\d{2}$/),
   /** Its Monday and Sunday (local dates). */
   from: isoDate,
   to: isoDate,
   ...spanFigures
 });
-var heatmapCell = z20.object({
+var heatmapCell = z21.object({
   /** ISO weekday: 1 Monday … 7 Sunday. */
-  weekday: z20.number().int().min(1).max(7),
+  weekday: z21.number().int().min(1).max(7),
   /** Local hour, 0–23. */
-  hour: z20.number().int().min(0).max(23),
-  votes: z20.number().int().nonnegative(),
-  score: z20.number().min(0).max(1).nullable(),
+  hour: z21.number().int().min(0).max(23),
+  votes: z21.number().int().nonnegative(),
+  score: z21.number().min(0).max(1).nullable(),
   /** True when this weekday hour is outside the opening hours. */
-  closed: z20.boolean()
+  closed: z21.boolean()
 });
-var calendarMeta = { location: z20.string(), timeZone: z20.string(), openOnly: z20.boolean() };
-var hourlyLocalResponse = z20.object({ ...calendarMeta, hours: z20.array(localHour) });
-var dailyResponse = z20.object({ ...calendarMeta, days: z20.array(dailyRow) });
-var weeklyResponse = z20.object({ ...calendarMeta, weeks: z20.array(weeklyRow) });
-var heatmapResponse = z20.object({
+var calendarMeta = { location: z21.string(), timeZone: z21.string(), openOnly: z21.boolean() };
+var hourlyLocalResponse = z21.object({ ...calendarMeta, hours: z21.array(localHour) });
+var dailyResponse = z21.object({ ...calendarMeta, days: z21.array(dailyRow) });
+var weeklyResponse = z21.object({ ...calendarMeta, weeks: z21.array(weeklyRow) });
+var heatmapResponse = z21.object({
   ...calendarMeta,
-  weeks: z20.number().int(),
+  weeks: z21.number().int(),
   /** The local days covered, oldest first: the `weeks` × 7 days ending today. */
   from: isoDate,
   to: isoDate,
-  cells: z20.array(heatmapCell)
+  cells: z21.array(heatmapCell)
 });
 
 // protocol/ranking.ts
-import { z as z21 } from "zod";
+import { z as z22 } from "zod";
 var RANKING_PERIODS = ["today", "7d", "30d"];
-var rankingEntry = z21.object({
-  location: z21.string(),
-  displayName: z21.string().nullable(),
-  rank: z21.number().int().positive(),
-  votes: z21.number().int().nonnegative(),
-  score: z21.number().min(0).max(1).nullable(),
-  previousVotes: z21.number().int().nonnegative(),
-  previousScore: z21.number().min(0).max(1).nullable(),
+var rankingEntry = z22.object({
+  location: z22.string(),
+  displayName: z22.string().nullable(),
+  rank: z22.number().int().positive(),
+  votes: z22.number().int().nonnegative(),
+  score: z22.number().min(0).max(1).nullable(),
+  previousVotes: z22.number().int().nonnegative(),
+  previousScore: z22.number().min(0).max(1).nullable(),
   /** score − previousScore; null when either is. */
-  change: z21.number().nullable(),
-  lowCount: z21.boolean(),
+  change: z22.number().nullable(),
+  lowCount: z22.boolean(),
   /** The location's local date the figures are for. */
-  date: z21.iso.date(),
-  timeZone: z21.string()
+  date: z22.iso.date(),
+  timeZone: z22.string()
 });
-var rankingResponse = z21.object({ period: z21.enum(RANKING_PERIODS), locations: z21.array(rankingEntry) });
+var rankingResponse = z22.object({ period: z22.enum(RANKING_PERIODS), locations: z22.array(rankingEntry) });
 
 export {
   locationName,
