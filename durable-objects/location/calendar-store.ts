@@ -8,21 +8,9 @@ import { emptyCalendar, foldQuarter, quarterKeys, quarterStart, type QuarterBuck
 import { dailySpan, dayTallies, localDay, type QuarterVotes } from "../../domain/calendar/series";
 import { dateOfDay } from "../../domain/calendar/zone";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
-import { decodeCell, encodeCell } from "./projection-store";
+import { decodeCell, encodeCell, tallyOf, type TallyColumns } from "./projection-store";
 
-type QuarterRow = {
-  start: number;
-  votes: number;
-  vote_sum: number;
-  temperature_count: number;
-  temperature_sum: number;
-  humidity_count: number;
-  humidity_sum: number;
-  happy: number;
-  neutral: number;
-  sad: number;
-  devices: string;
-};
+type QuarterRow = TallyColumns & { start: number; happy: number; neutral: number; devices: string };
 const QUARTER_FIELDS = ["start", "votes", "vote_sum", "temperature_count", "temperature_sum", "humidity_count", "humidity_sum", "happy", "neutral", "sad", "devices"];
 const QUARTER_COLUMNS = QUARTER_FIELDS.join(", ");
 const UPSERT = `ON CONFLICT(start) DO UPDATE SET ${QUARTER_FIELDS.slice(1)
@@ -32,15 +20,7 @@ const UPSERT = `ON CONFLICT(start) DO UPDATE SET ${QUARTER_FIELDS.slice(1)
 function decode(r: QuarterRow): QuarterBucket {
   return {
     start: r.start,
-    tally: {
-      votes: r.votes,
-      voteSum: r.vote_sum,
-      temperatureCount: r.temperature_count,
-      temperatureSum: r.temperature_sum,
-      humidityCount: r.humidity_count,
-      humiditySum: r.humidity_sum,
-      sad: r.sad,
-    },
+    tally: tallyOf(r),
     votes: { happy: r.happy, neutral: r.neutral, sad: r.sad },
     ...devicesOf(r.devices),
   };

@@ -6,7 +6,8 @@ import { hourStart } from "../../domain/time-buckets";
 import { PROJECTION_TABLES } from "./schema";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
-type TallyColumns = {
+/** A tally's columns, as every bucket table (minutes, hours, the calendar's quarters) stores them. */
+export type TallyColumns = {
   votes: number;
   vote_sum: number;
   temperature_count: number;
@@ -39,7 +40,7 @@ const upsert = (fields: string[]) =>
     .map((c) => `${c} = excluded.${c}`)
     .join(", ")}`;
 
-const tallyOf = (r: TallyColumns): Tally => ({
+export const tallyOf = (r: TallyColumns): Tally => ({
   votes: r.votes,
   voteSum: r.vote_sum,
   temperatureCount: r.temperature_count,
