@@ -83,7 +83,7 @@ describe("the offline rule's schema", () => {
       ["scope", 'an offline rule judges each device: scope must be "device"'],
     ]);
     expect(rule.safeParse({ ...offline, threshold: 1001 }).success).toBe(false);
-    expect(rule.safeParse({ ...offline, metric: "silence" }).error?.issues[0]?.message).toBe('metric must be "score", "temperature", "humidity" or "offline"');
+    expect(rule.safeParse({ ...offline, metric: "silence" }).error?.issues[0]?.message).toBe('metric must be "score", "temperature", "humidity", "sad-share", "votes" or "offline"');
   });
 });
 

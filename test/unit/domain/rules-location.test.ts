@@ -50,7 +50,7 @@ describe("the votes metric: its rule", () => {
     expect(issues({ id: "q", metric: "votes", op: "below", threshold: 3 })).toEqual(['scope: the votes metric needs scope "location"']);
     expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 2.5 })).toEqual(["threshold: a votes threshold must be a whole number from 1 to 100000"]);
     expect(issues({ id: "q", scope: "location", metric: "votes", op: "below", threshold: 0 })).toEqual(["threshold: a votes threshold must be a whole number from 1 to 100000"]);
-    expect(issues({ id: "q", scope: "location", metric: "votez", op: "below", threshold: 3 })).toEqual(['metric: metric must be "score", "temperature", "humidity", "sad-share" or "votes"']);
+    expect(issues({ id: "q", scope: "location", metric: "votez", op: "below", threshold: 3 })).toEqual(['metric: metric must be "score", "temperature", "humidity", "sad-share", "votes" or "offline"']);
   });
 });
 
