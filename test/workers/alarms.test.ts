@@ -5,6 +5,7 @@ import { CLOSE, type LogEvent, type WindowFrame } from "../../protocol";
 import { api, ingestOk, locationPath, storedEvents } from "./support/api";
 import { HOUR, MINUTE, isoFromNow, reading } from "./support/events";
 import { LiveClient } from "./support/live-client";
+import { until } from "./support/until";
 
 /**
  * Time alone, through the object's real alarm in workerd: nothing here calls
@@ -15,14 +16,6 @@ const stubFor = (location: string) => env.LOCATIONS.get(env.LOCATIONS.idFromName
 const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const alarmOf = (location: string) => runInDurableObject(stubFor(location), (_, state) => state.storage.getAlarm());
 
-async function until<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe.concurrent("alarms: what time alone changes", () => {
   it("a silent device's alert clears by itself with windowMinutes 1, and OFF is issued within 75 s of its last vote", { timeout: 90_000 }, async () => {

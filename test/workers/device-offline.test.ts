@@ -5,6 +5,7 @@ import { alertsResponse, type LogEvent } from "../../protocol";
 import { registryStub } from "../../durable-objects/device-registry";
 import { api, expectError, ingestOk, locationPath, parsed, storedEvents } from "./support/api";
 import { reading } from "./support/events";
+import { until } from "./support/until";
 
 /**
  * Pushed device profiles and the "device offline" rule through the real
@@ -21,15 +22,6 @@ const putDevice = (id: string, body: Record<string, unknown>) =>
   api(`/api/v1/devices/${encodeURIComponent(id)}`, { method: "PUT", headers: admin, body: JSON.stringify(body) });
 const putRules = (location: string, rules: unknown[]) => api(locationPath(location, "/rules"), { method: "PUT", headers: admin, body: JSON.stringify({ rules }) });
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const profileEntries = async (location: string) =>
   (await storedEvents(location)).filter((e): e is Extract<LogEvent, { type: "device-profiles-set" }> => e.type === "device-profiles-set");
@@ -72,7 +64,7 @@ describe("the registry pushes device profiles to the locations", () => {
       await runInDurableObject(stubFor(location), (_, state) => void state.storage.sql.exec("ALTER TABLE events_away RENAME TO events"));
     }
     // No request reaches the registry now: only its own alarm can deliver the change.
-    const entries = await until("the location to get the retried profile", 20_000, async () => {
+    const entries = await until("the location to get the retried profile", Date.now() + 20_000, async () => {
       const found = await profileEntries(location);
       return found.length === 2 ? found : undefined;
     });
@@ -95,7 +87,7 @@ describe("the registry pushes device profiles to the locations", () => {
     await evictDurableObject(registryStub(env));
     // Any call wakes a fresh instance, which finds the queued row and sets the alarm that pushes it.
     expect(await registryStub(env).size()).toBeGreaterThan(0);
-    const entries = await until("the queued profile to reach the location", 20_000, async () => {
+    const entries = await until("the queued profile to reach the location", Date.now() + 20_000, async () => {
       const found = await profileEntries(location);
       return found.length === 2 ? found : undefined;
     });
@@ -144,14 +136,14 @@ describe("the offline rule, by the location's real alarm", () => {
     expect((await putDevice("loud-1", { location, enabled: true })).status).toBe(200);
 
     // Only reads reach the location from now on: the alert can come from its alarm alone.
-    const raised = await until("the offline alert", 30_000, async () => (await storedEvents(location)).find((e) => e.type === "alert-raised"));
+    const raised = await until("the offline alert", Date.now() + 30_000, async () => (await storedEvents(location)).find((e) => e.type === "alert-raised"));
     expect(raised).toMatchObject({ ruleId: "silent", deviceId: "quiet-1", metric: "offline", op: "above", threshold: 2, samples: 0 });
     expect(Date.parse(raised.occurredAt)).toBeGreaterThan(registeredAt + 4_000);
     expect((raised as { value: number }).value).toBeGreaterThan(2);
     const { alerts } = await parsed(await api(locationPath(location, "/alerts")), alertsResponse);
     expect(alerts).toEqual([expect.objectContaining({ ruleId: "silent", deviceId: "quiet-1" })]);
     // Alerted: nothing else can change by time alone (the live window is empty), so no alarm is left.
-    await until("the alarm to be gone", 10_000, async () => ((await alarmOf(location)) === null ? true : undefined));
+    await until("the alarm to be gone", Date.now() + 10_000, async () => ((await alarmOf(location)) === null ? true : undefined));
 
     await ingestOk([reading("anywhere", { deviceId: "quiet-1", temperature: 21 })]);
     const after = await storedEvents(location);

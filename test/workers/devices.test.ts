@@ -9,6 +9,7 @@ import { encodeDevicesCursor } from "../../worker/params";
 import { REVALIDATE_MS, registryCache } from "../../worker/registry-cache";
 import { ORIGIN, api, expectError, ingestOk, parsed, storedEvents } from "./support/api";
 import { reading } from "./support/events";
+import { until } from "./support/until";
 
 /**
  * The device registry through the real worker and its Durable Object in
@@ -32,15 +33,6 @@ async function storedReadings(location: string): Promise<ReadingEvent[]> {
   return events.filter((e): e is ReadingEvent => e.type === "reading");
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("the registry's routes", () => {
   it("registers, reads, changes, moves, disables, removes: each change an entry in the device's history", async () => {
@@ -212,7 +204,7 @@ describe("ingest through the registry", () => {
     expect(res.rejected.map((r) => r.id)).toEqual([batch[0]!.id, batch[2]!.id]);
     expect((await storedReadings("Reg Off")).map((e) => e.deviceId)).toEqual(["on-1"]);
     // Counted off the request's path: the count arrives shortly after.
-    await until("the refused events to be counted", 10_000, async () => {
+    await until("the refused events to be counted", Date.now() + 10_000, async () => {
       const device = await parsed(await api(devicePath("off-1"), { headers: admin }), registeredDevice);
       return device.rejected === 2 ? device : undefined;
     });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { alertsResponse, type LogEvent } from "../../protocol";
 import { api, ingestOk, locationPath, parsed, storedEvents } from "./support/api";
 import { reading } from "./support/events";
+import { until } from "./support/until";
 
 /**
  * The location-level metrics through the real worker and object: sad-share
@@ -14,14 +15,6 @@ const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const putRules = (location: string, rules: unknown[]) => api(locationPath(location, "/rules"), { method: "PUT", headers: admin, body: JSON.stringify({ rules }) });
 const alertsOf = async (location: string) => (await parsed(await api(locationPath(location, "/alerts")), alertsResponse)).alerts;
 
-async function until<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe.concurrent("location rules: sad-share and votes", () => {
   it("sad-share: three sad of four votes from two devices raise one location alert; a happy majority clears it", async () => {

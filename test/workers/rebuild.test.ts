@@ -5,6 +5,7 @@ import { rebuildResponse, type IngestEvent, type RebuildResponse } from "../../p
 import { REBUILD_CHUNK_EVENTS } from "../../durable-objects/location/rebuild";
 import { api, ingestOk, locationPath, parsed, postIngest, storedEvents } from "./support/api";
 import { HOUR, MINUTE, freshId, reading } from "./support/events";
+import { until } from "./support/until";
 
 /**
  * A rebuild in chunks: each chunk its own invocation (the POST's, then the
@@ -15,15 +16,6 @@ import { HOUR, MINUTE, freshId, reading } from "./support/events";
 const stubFor = (location: string) => env.LOCATIONS.get(env.LOCATIONS.idFromName(location));
 const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== null) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `n` readings over the last ~50 hours from 37 devices, votes mostly happy (no rule fires on a happy device). */
 function history(location: string, n: number, from: number): IngestEvent[] {
@@ -86,7 +78,7 @@ describe("chunked rebuild", () => {
 
     const status = () => api(locationPath(location, "/rebuild"), { headers: admin }).then((r) => parsed(r, rebuildResponse));
     const seen: RebuildResponse[] = [];
-    const done = await until("the alarm to finish the rebuild", 120_000, async () => {
+    const done = await until("the alarm to finish the rebuild", Date.now() + 120_000, async () => {
       const s = await status();
       seen.push(s);
       return s.state === "done" ? s : null;

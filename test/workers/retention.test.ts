@@ -6,6 +6,7 @@ import { RETENTION_CHUNK_EVENTS } from "../../domain/location/retention";
 import { api, locationPath, parsed } from "./support/api";
 import { HOUR, freshId } from "./support/events";
 import { LiveClient } from "./support/live-client";
+import { until } from "./support/until";
 
 /**
  * Retention through the object's real alarm: this project runs with
@@ -17,15 +18,6 @@ const stubFor = (location: string) => env.LOCATIONS.get(env.LOCATIONS.idFromName
 const alarmOf = (location: string) => runInDurableObject(stubFor(location), (_, state) => state.storage.getAlarm());
 const admin = { authorization: `Bearer ${env.ADMIN_TOKEN}`, "content-type": "application/json" };
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== null) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Happy readings from 23 devices, dated 2 to 6 hours ago (no live window, no rule fires). */
 function readings(location: string, n: number): IngestEvent[] {
@@ -57,7 +49,7 @@ describe("retention (RETENTION_DAYS)", () => {
 
     // With retention on, once the coalesced fleet update has run, the next alarm is when the oldest entry
     // (the rule set's, recorded by the PUT) ages out: nothing else is due.
-    const alarm = await until("the fleet update's alarm to pass", 30_000, async () => {
+    const alarm = await until("the fleet update's alarm to pass", Date.now() + 30_000, async () => {
       const at = await alarmOf(location);
       return at !== null && at > Date.now() + 1_000 ? at : null;
     });
@@ -75,7 +67,7 @@ describe("retention (RETENTION_DAYS)", () => {
 
     // Everything but the newest commit (it holds the head) ages out; the alarm drops it a chunk per run.
     const lastBatch = total - (total % 500 || 500);
-    const gone = await until("retention to drop all but the newest batch", 120_000, async () => {
+    const gone = await until("retention to drop all but the newest batch", Date.now() + 120_000, async () => {
       const res = await api(locationPath(location, "/events?after=0"));
       if (res.status !== 410) {
         await res.text();
@@ -113,6 +105,6 @@ describe("retention (RETENTION_DAYS)", () => {
     client.ws.close(1000);
 
     // Nothing more can age out (the newest commit stays): no alarm is left set for retention.
-    await until("no alarm", 30_000, async () => ((await alarmOf(location)) === null ? true : null));
+    await until("no alarm", Date.now() + 30_000, async () => ((await alarmOf(location)) === null ? true : null));
   });
 });
