@@ -15,8 +15,8 @@ export interface WranglerDevOptions {
   stdio?: "pipe" | "inherit" | number;
   /** The checkout to run (default: this one); benchmarks run an older build beside it. */
   root?: string;
-  /** wrangler's --log-level (default warn); `info` prints one line per request. */
-  logLevel?: "warn" | "info";
+  /** wrangler's --log-level (default warn); `info` prints one line per request; `debug` also the runtime's own address. */
+  logLevel?: "warn" | "info" | "debug";
   /** Secrets and vars from this file instead of the checkout's `.dev.vars` (tests pass /dev/null: theirs are all `vars`). */
   envFile?: string;
 }

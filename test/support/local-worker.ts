@@ -19,6 +19,12 @@ export interface LocalWorker {
   kill(): Promise<void>;
   /** Everything wrangler printed, for failing tests to show. */
   output(): string;
+  /**
+   * The local runtime's own address, past wrangler's dev proxy (which a
+   * deployed worker does not have): the benchmarks measure both. Known only
+   * with `logLevel: "debug"`, where wrangler prints it; null otherwise.
+   */
+  runtimeUrl(): string | null;
   /** Stops and removes the state directory (unless it was given). */
   dispose(): Promise<void>;
 }
@@ -33,8 +39,8 @@ export interface LocalWorkerOptions {
   vars?: Record<string, string>;
   /** The checkout to run (default: this one). */
   root?: string;
-  /** `info`: wrangler prints one line per request (to count them). */
-  logLevel?: "warn" | "info";
+  /** `info`: wrangler prints one line per request (to count them); `debug`: also where the runtime itself listens (`runtimeUrl`). */
+  logLevel?: "warn" | "info" | "debug";
   /** Another wrangler config than ./wrangler.toml. */
   config?: string;
 }
@@ -94,6 +100,10 @@ export async function startLocalWorker(options: LocalWorkerOptions = {}): Promis
       await start();
     },
     output: () => log,
+    runtimeUrl: () => {
+      const found = [...log.matchAll(/"userWorkerUrl":\{"protocol":"(https?):","hostname":"([^"]+)","port":"(\d+)"/g)].at(-1);
+      return found ? `${found[1]}://${found[2]}:${found[3]}` : null;
+    },
     dispose: async () => {
       await stop();
       if (!options.persistDir) rmSync(persistDir, { recursive: true, force: true });

@@ -197,6 +197,21 @@ describe("live socket: resume with ?since=", () => {
   });
 });
 
+describe("live socket: no per-message compression", () => {
+  // Frames are small and go to many sockets at once; deflate would compress
+  // each frame once per socket (wrangler.toml: no_web_socket_compression).
+  it("a browser's permessage-deflate offer is declined: the upgrade answers without Sec-WebSocket-Extensions", async () => {
+    const res = await api(locationPath("live-no-deflate", "/live"), {
+      headers: { Upgrade: "websocket", "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" },
+    });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-extensions")).toBeNull();
+    const client = res.webSocket!;
+    client.accept();
+    client.close(1000);
+  });
+});
+
 describe("live socket: client messages and closing", () => {
   it('"ping" is answered "pong"', async () => {
     const client = await LiveClient.connect("live-ping");
