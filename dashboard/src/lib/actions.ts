@@ -69,6 +69,8 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
       return { tone: "info", title: "Devices registered", detail: event.profiles.map(profileLine).join(", ") };
     case "settings-set":
       return { tone: "info", title: "Settings changed", detail: `${event.settings.timeZone}${event.settings.openingHours ? ", opening hours set" : ", always open"}` };
+    case "digest-due":
+      return { tone: "info", title: "Daily digest", detail: event.digest.date };
   }
 }
 

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-4C3BH3OT.mjs";
-import "./chunk-JUEN7KB2.mjs";
+} from "./chunk-AIE6LGSY.mjs";
+import "./chunk-XGY4WOUB.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,
