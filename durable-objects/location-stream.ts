@@ -142,7 +142,8 @@ export class LocationStream extends DurableObject<Env> {
       this.alarmAt = await ctx.storage.getAlarm();
       // Commands a previous instance could not hand to the hub, notifications it had not sent,
       // a rebuild an eviction interrupted (its next chunk): the alarm carries them on.
-      if (this.hub.pending || this.notifier.dueAt() !== null || this.rebuilding) this.reschedule(Date.now());
+      // A daily digest to come counts too (the stored alarm normally holds it already).
+      if (this.hub.pending || this.notifier.dueAt(this.open?.state ?? null, Date.now()) !== null || this.rebuilding) this.reschedule(Date.now());
     });
   }
 
@@ -491,7 +492,7 @@ export class LocationStream extends DurableObject<Env> {
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
     if (this.hub.pending && now >= this.hub.retryAt) await this.tellHub(now);
-    const notifyAt = this.notifier.dueAt();
+    const notifyAt = this.notifier.dueAt(open.state, now);
     if (notifyAt !== null && notifyAt <= now) await this.notifier.run(open, this.name, now);
     this.reschedule(Date.now());
   }
@@ -650,7 +651,8 @@ export class LocationStream extends DurableObject<Env> {
     if (offline !== null) due.push(offline);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
-    const notify = this.notifier.dueAt();
+    // Notifications to send, and the daily digest (with `digestAt`: once a day, at its local time).
+    const notify = this.notifier.dueAt(open.state, now);
     if (notify !== null) due.push(notify);
     if (this.rebuilding) due.push(now);
     else {
