@@ -34,7 +34,7 @@ function given(settings: LocationSettings | null, votes: [string, 0 | 0.5 | 1][]
     return entries;
   };
   if (settings) commit({ type: "set-settings", settings }, Z("2026-12-01T00:00:00Z"));
-  votes.forEach(([at, vote], i) => commit({ type: "ingest", events: [{ id: `v${i}`, deviceId: "door-1", occurredAt: Z(at), vote }] }, Z(at)));
+  votes.forEach(([at, vote], i) => commit({ type: "ingest", events: [{ id: `v${i}`, deviceId: "door-1", location: "mtc", occurredAt: Z(at), vote }] }, Z(at)));
   return { state, log };
 }
 
