@@ -94,7 +94,8 @@ const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
  * The alarm is set only when something is due: a rule verdict that aging
  * will change, the live window losing its oldest minute (sockets get a
  * `window` frame, the fleet a fresh summary), a coalesced fleet update, or
- * commands the commands hub could not take yet, notifications to send.
+ * commands the commands hub could not take yet, notifications to send, the
+ * daily digest (with `digestAt` in the settings: once a day).
  * With nothing due no alarm is set, and the object can hibernate.
  *
  * The location's name is stored with its first write (an object addressed
@@ -636,7 +637,7 @@ export class LocationStream extends DurableObject<Env> {
   /**
    * Sets the alarm to the earliest thing due, if any: a verdict aging will
    * change, a registered device going offline, the live window's next change (while it holds readings), a fleet
-   * update, commands for the hub. An alarm that fired is gone, so when
+   * update, commands for the hub, notifications and the daily digest. An alarm that fired is gone, so when
    * nothing is due none is set.
    */
   private reschedule(now: number): void {

@@ -79,7 +79,7 @@ export const commandDeliveredEvent = z.object({
  * channel rules live where channels are written.
  */
 const notified = {
-  /** `{alert id}.{channel id}`. */
+  /** `{alert id}.{channel id}`, or `digest-{date}.{channel id}`. */
   notificationId: z.string(),
   channelId: z.string(),
 };
