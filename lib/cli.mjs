@@ -32,7 +32,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-XGY4WOUB.mjs";
+} from "./chunks/chunk-FY4CTNWS.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

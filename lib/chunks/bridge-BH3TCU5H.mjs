@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-AIE6LGSY.mjs";
+} from "./chunk-TQ7K3GN2.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-XGY4WOUB.mjs";
+} from "./chunk-FY4CTNWS.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-AIE6LGSY.mjs";
-import "./chunk-XGY4WOUB.mjs";
+} from "./chunk-TQ7K3GN2.mjs";
+import "./chunk-FY4CTNWS.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

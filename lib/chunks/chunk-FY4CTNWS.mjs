@@ -229,9 +229,9 @@ import { z as z7 } from "zod";
 // protocol/notification-state.ts
 import { z as z6 } from "zod";
 var notificationState = z6.object({
-  /** `{alert id}.{channel id}`; the `webhook-id` is the location name (URI-encoded), a dot, and this. */
+  /** `{alert id}.{channel id}` (`digest-{date}.{channel id}` for a digest); the `webhook-id` is the location name (URI-encoded), a dot, and this. */
   id: z6.string(),
-  /** The alert entry it tells of. */
+  /** The entry it tells of: an alert change, or a `digest-due`. */
   alertId: systemEventId,
   channelId: z6.string(),
   event: z6.enum(["alert-raised", "alert-cleared", "digest"]),
@@ -507,7 +507,7 @@ var commandDeliveredEvent = z11.object({
   commandId: systemEventId
 });
 var notified = {
-  /** `{alert id}.{channel id}`. */
+  /** `{alert id}.{channel id}`, or `digest-{date}.{channel id}`. */
   notificationId: z11.string(),
   channelId: z11.string()
 };
