@@ -58,7 +58,7 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
         detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
       };
     case "notification-queued":
-      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : "alert"} ${event.alertId} to ${event.channelId}` };
+      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : event.event === "digest" ? "digest" : "alert"} ${event.alertId} to ${event.channelId}` };
     case "notification-sent":
       return { tone: "info", title: "Notification sent", detail: `${event.notificationId} (HTTP ${event.status}, ${attemptsOf(event.attempts)})` };
     case "notification-failed":
