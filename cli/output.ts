@@ -56,5 +56,7 @@ export function eventLine(e: LogEvent): string {
         .join(", ")}`;
     case "settings-set":
       return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
+    case "digest-due":
+      return `${head}  ${e.digest.date}  daily digest due ${e.occurredAt}`;
   }
 }

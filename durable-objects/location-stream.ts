@@ -94,7 +94,8 @@ const RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
  * The alarm is set only when something is due: a rule verdict that aging
  * will change, the live window losing its oldest minute (sockets get a
  * `window` frame, the fleet a fresh summary), a coalesced fleet update, or
- * commands the commands hub could not take yet, notifications to send.
+ * commands the commands hub could not take yet, notifications to send, the
+ * daily digest (with `digestAt` in the settings: once a day).
  * With nothing due no alarm is set, and the object can hibernate.
  *
  * The location's name is stored with its first write (an object addressed
@@ -142,7 +143,8 @@ export class LocationStream extends DurableObject<Env> {
       this.alarmAt = await ctx.storage.getAlarm();
       // Commands a previous instance could not hand to the hub, notifications it had not sent,
       // a rebuild an eviction interrupted (its next chunk): the alarm carries them on.
-      if (this.hub.pending || this.notifier.dueAt() !== null || this.rebuilding) this.reschedule(Date.now());
+      // A daily digest to come counts too (the stored alarm normally holds it already).
+      if (this.hub.pending || this.notifier.dueAt(this.open?.state ?? null, Date.now()) !== null || this.rebuilding) this.reschedule(Date.now());
     });
   }
 
@@ -491,7 +493,7 @@ export class LocationStream extends DurableObject<Env> {
     if (open.uncheckpointed > 0 && now >= this.lastCheckpointAt + CHECKPOINT_MS) this.checkpoint(open, now);
     if (this.fleet.dirty && now >= this.fleetDueAt()) await this.tellFleet(now);
     if (this.hub.pending && now >= this.hub.retryAt) await this.tellHub(now);
-    const notifyAt = this.notifier.dueAt();
+    const notifyAt = this.notifier.dueAt(open.state, now);
     if (notifyAt !== null && notifyAt <= now) await this.notifier.run(open, this.name, now);
     this.reschedule(Date.now());
   }
@@ -635,7 +637,7 @@ export class LocationStream extends DurableObject<Env> {
   /**
    * Sets the alarm to the earliest thing due, if any: a verdict aging will
    * change, a registered device going offline, the live window's next change (while it holds readings), a fleet
-   * update, commands for the hub. An alarm that fired is gone, so when
+   * update, commands for the hub, notifications and the daily digest. An alarm that fired is gone, so when
    * nothing is due none is set.
    */
   private reschedule(now: number): void {
@@ -650,7 +652,8 @@ export class LocationStream extends DurableObject<Env> {
     if (offline !== null) due.push(offline);
     if (this.fleet.dirty) due.push(this.fleetDueAt());
     if (this.hub.pending) due.push(this.hub.retryAt);
-    const notify = this.notifier.dueAt();
+    // Notifications to send, and the daily digest (with `digestAt`: once a day, at its local time).
+    const notify = this.notifier.dueAt(open.state, now);
     if (notify !== null) due.push(notify);
     if (this.rebuilding) due.push(now);
     else {

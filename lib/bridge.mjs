@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-J5BBK5QJ.mjs");
-var { startBridge } = await import("./chunks/bridge-FOD33O6K.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-D27GGHEV.mjs");
+var { startBridge } = await import("./chunks/bridge-BH3TCU5H.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

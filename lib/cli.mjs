@@ -32,7 +32,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-JUEN7KB2.mjs";
+} from "./chunks/chunk-FY4CTNWS.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";
@@ -196,6 +196,8 @@ function eventLine(e) {
       return `${head}  ${e.profiles.map(({ deviceId: deviceId2, profile }) => profile === null ? `${deviceId2} removed` : `${deviceId2} every ${profile.expectedIntervalSeconds ?? "-"} s${profile.enabled ? "" : " (disabled)"}`).join(", ")}`;
     case "settings-set":
       return `${head}  ${e.settings.timeZone}${e.settings.openingHours ? ", opening hours set" : ", always open"}`;
+    case "digest-due":
+      return `${head}  ${e.digest.date}  daily digest due ${e.occurredAt}`;
   }
 }
 

@@ -79,16 +79,16 @@ export const commandDeliveredEvent = z.object({
  * channel rules live where channels are written.
  */
 const notified = {
-  /** `{alert id}.{channel id}`. */
+  /** `{alert id}.{channel id}`, or `digest-{date}.{channel id}`. */
   notificationId: z.string(),
   channelId: z.string(),
 };
-/** An alert change was queued for a channel (one entry per alert and channel). */
+/** An alert change (or a daily digest) was queued for a channel (one entry per alert change or digest, and channel). */
 export const notificationQueuedEvent = z.object({
   ...logEntry,
   type: z.literal("notification-queued"),
   ...notified,
-  /** Id of the alert entry it tells of. */
+  /** Id of the entry it tells of: an alert change, or a `digest-due` (event "digest"). */
   alertId: systemEventId,
   event: z.enum(["alert-raised", "alert-cleared", "digest"]),
 });
@@ -116,6 +116,28 @@ export const alertAcknowledgedEvent = z.object({
   type: z.literal("alert-acknowledged"),
   alertId: systemEventId,
   comment: z.string().nullable(),
+});
+
+/** A local day's figures in a digest (domain/location/digest.ts). Plain numbers: the dashboard's first chunk holds these schemas. */
+const dayFigures = { date: z.string(), votes: z.number(), score: z.number().nullable(), happy: z.number(), neutral: z.number(), sad: z.number() };
+
+/**
+ * A daily digest fell due (`occurredAt`: its due instant): what it says of the
+ * local date `digest.date` (votes, score, votes by button, the worst hour, the
+ * day before and the change against it), the `data` of its notifications'
+ * body; `displayName`: the settings' when it fell due (the body's `text`).
+ */
+export const digestDueEvent = z.object({
+  ...logEntry,
+  type: z.literal("digest-due"),
+  digest: z.object({
+    ...dayFigures,
+    timeZone: z.string(),
+    worstHour: z.object({ local: z.string(), votes: z.number(), score: z.number() }).nullable(),
+    previous: z.object(dayFigures),
+    change: z.object({ score: z.number().nullable(), votes: z.number() }),
+  }),
+  displayName: z.string().optional(),
 });
 
 /** The location's settings (time zone, opening hours…) were replaced (by PUT …/settings). */
@@ -146,6 +168,7 @@ export const logEvent = z.discriminatedUnion("type", [
   alertAcknowledgedEvent,
   settingsSetEvent,
   deviceProfilesSetEvent,
+  digestDueEvent,
 ]);
 export type LogEvent = z.infer<typeof logEvent>;
 export type RulesSetEvent = z.infer<typeof rulesSetEvent>;

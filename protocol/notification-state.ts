@@ -10,9 +10,9 @@ import { systemEventId } from "./ids";
 
 /** A notification of an alert as the alerts read route shows it. */
 export const notificationState = z.object({
-  /** `{alert id}.{channel id}`; the `webhook-id` is the location name (URI-encoded), a dot, and this. */
+  /** `{alert id}.{channel id}` (`digest-{date}.{channel id}` for a digest); the `webhook-id` is the location name (URI-encoded), a dot, and this. */
   id: z.string(),
-  /** The alert entry it tells of. */
+  /** The entry it tells of: an alert change, or a `digest-due`. */
   alertId: systemEventId,
   channelId: z.string(),
   event: z.enum(["alert-raised", "alert-cleared", "digest"]),

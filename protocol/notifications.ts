@@ -3,7 +3,7 @@ import { locationName, systemEventId } from "./ids";
 import { acknowledgement } from "./notification-state";
 
 /**
- * Notifications: alerts (and later digests) sent to people through webhook
+ * Notifications: alerts and daily digests sent to people through webhook
  * channels, signed the Standard Webhooks way (https://www.standardwebhooks.com):
  * `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`.
  * A channel's body carries a Slack-compatible `text`, so a chat's incoming-webhook

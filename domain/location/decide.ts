@@ -11,6 +11,7 @@ import { settingsDrafts } from "../calendar/settings";
 import { inForce } from "../rules-location";
 import type { DeviceProfileUpdate } from "../../protocol/device-profiles";
 import { decideProfiles, judgeOffline, offlineCandidates, offlineDrafts, offlineOnIngest } from "./offline";
+import { decideDigest, type DigestTick } from "./digest-due";
 
 /** What a command's delivery report is checked against: the command as the location knows it. */
 export interface KnownCommand {
@@ -33,7 +34,9 @@ export type LocationInput =
   /** Time passed (the object's alarm): windows aged. */
   | { type: "tick" }
   /** Notifications and acknowledgements (domain/location/notifications.ts). */
-  | NotificationInput;
+  | NotificationInput
+  /** The alarm, when the daily digest may be due (domain/location/digest-due.ts). */
+  | DigestTick;
 
 /**
  * The location's decider: what entries `input` adds to the log at `now`, given
@@ -50,7 +53,8 @@ export type LocationInput =
  * - tick: the verdict on every device whose windows hold data or an alert, so
  *   an alert whose votes aged out clears with nothing new arriving; and the
  *   offline rules' verdict on every registered device (offline.ts);
- * - notifications and acknowledgements: see domain/location/notifications.ts.
+ * - notifications and acknowledgements: see domain/location/notifications.ts;
+ * - digest-tick: the daily digest when due, with its notifications (digest-due.ts).
  */
 export function decide(state: LocationState, input: LocationInput, now: number): Draft[] {
   switch (input.type) {
@@ -95,6 +99,8 @@ export function decide(state: LocationState, input: LocationInput, now: number):
     case "record-notification":
     case "acknowledge":
       return decideNotifications(input, now);
+    case "digest-tick":
+      return decideDigest(state, input, now);
   }
 }
 

@@ -91,18 +91,16 @@ export function digestInstant(settings: LocationSettings, digestAt: string, day:
  * the last digest covered (from the log): the next covers the day after it, or
  * yesterday when that is later (a location that slept through digests sends
  * one, for yesterday, not a backlog). Due may be in the past: due at once.
- * Without a digest yet, the first `digestAt` after `now`.
+ * Without a digest yet, yesterday's, due at today's `digestAt`: at once when
+ * that has passed, so whoever just set `digestAt` sees a digest the same day
+ * (like a location that slept through its digests).
  */
 export function nextDigest(settings: LocationSettings, lastDate: string | null, now: number): { date: string; at: number } | null {
   const digestAt = settings.digestAt;
   if (!digestAt) return null;
-  const today = localDay(settings, now);
-  if (lastDate !== null) {
-    const day = Math.max(dayNumber(lastDate) + 1, today - 1);
-    return { date: dateOfDay(day), at: digestInstant(settings, digestAt, day + 1) };
-  }
-  const todays = digestInstant(settings, digestAt, today);
-  return todays > now ? { date: dateOfDay(today - 1), at: todays } : { date: dateOfDay(today), at: digestInstant(settings, digestAt, today + 1) };
+  const yesterday = localDay(settings, now) - 1;
+  const day = lastDate === null ? yesterday : Math.max(dayNumber(lastDate) + 1, yesterday);
+  return { date: dateOfDay(day), at: digestInstant(settings, digestAt, day + 1) };
 }
 
 /** `digest-{date}.{channel id}`: one per local date and channel, the same on every attempt (alert ids start with `~`, so none collides). */

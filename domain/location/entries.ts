@@ -3,6 +3,7 @@ import type { Readings } from "../../protocol/readings";
 import type { LocationSettings } from "../../protocol/settings";
 import type { DeviceProfileUpdate } from "../../protocol/device-profiles";
 import type { Judgement } from "../rules";
+import type { Digest } from "./digest";
 
 /**
  * A location's log entries as the decider sees them: typed data with epoch-ms
@@ -26,11 +27,18 @@ export type SettingsSetEntry = Base & { type: "settings-set"; settings: Location
 /** Profiles the device registry pushed, only those that changed (domain/location/offline.ts). */
 export type DeviceProfilesSetEntry = Base & { type: "device-profiles-set"; profiles: DeviceProfileUpdate[] };
 
-export type NotificationQueuedEntry = Base & { type: "notification-queued"; notificationId: string; channelId: string; alertId: string; event: "alert-raised" | "alert-cleared" };
+/** `alertId`: the entry it tells of, an alert change or a `digest-due`. */
+export type NotificationQueuedEntry = Base & { type: "notification-queued"; notificationId: string; channelId: string; alertId: string; event: "alert-raised" | "alert-cleared" | "digest" };
 export type NotificationSentEntry = Base & { type: "notification-sent"; notificationId: string; channelId: string; attempts: number; status: number };
 export type NotificationFailedEntry = Base & { type: "notification-failed"; notificationId: string; channelId: string; attempts: number; status: number | null; error: string };
 export type AlertAcknowledgedEntry = Base & { type: "alert-acknowledged"; alertId: string; comment: string | null };
-export type NotificationEntry = NotificationQueuedEntry | NotificationSentEntry | NotificationFailedEntry | AlertAcknowledgedEntry;
+/**
+ * The alarm found a daily digest due (domain/location/digest-due.ts): what it
+ * says, and the display name in force, so every attempt of its notifications
+ * sends the same body. `occurredAt` is its due instant (the body's timestamp).
+ */
+export type DigestDueEntry = Base & { type: "digest-due"; digest: Digest; displayName?: string };
+export type NotificationEntry = NotificationQueuedEntry | NotificationSentEntry | NotificationFailedEntry | AlertAcknowledgedEntry | DigestDueEntry;
 
 export type Entry =
   | ReadingEntry
@@ -48,7 +56,8 @@ type Unallocated<E extends Entry> = Omit<E, "seq" | "id" | "recordedAt">;
 /**
  * An entry decided but not yet in the log: `allocate` gives it its seq, its
  * id (readings keep the device's) and its recorded time. A command names the
- * alert that caused it by its index among the same drafts.
+ * alert that caused it by its index among the same drafts; so does a
+ * notification of an entry of the same drafts (a digest's, of its `digest-due`).
  */
 export type Draft =
   | (Unallocated<ReadingEntry> & { id: string })
@@ -57,11 +66,13 @@ export type Draft =
   | (Omit<Unallocated<CommandIssuedEntry>, "cause"> & { causeIndex: number | null })
   | Unallocated<CommandDeliveredEntry>
   | Unallocated<NotificationQueuedEntry>
+  | (Omit<Unallocated<NotificationQueuedEntry>, "alertId"> & { causeIndex: number })
   | Unallocated<NotificationSentEntry>
   | Unallocated<NotificationFailedEntry>
   | Unallocated<AlertAcknowledgedEntry>
   | Unallocated<SettingsSetEntry>
-  | Unallocated<DeviceProfilesSetEntry>;
+  | Unallocated<DeviceProfilesSetEntry>
+  | Unallocated<DigestDueEntry>;
 
 /** The kind part of a system entry's id (`~kind-seq`). */
 const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
@@ -76,6 +87,7 @@ const ID_KIND: Record<Exclude<EntryType, "reading">, string> = {
   "alert-acknowledged": "ack",
   "settings-set": "settings",
   "device-profiles-set": "profiles",
+  "digest-due": "digest",
 };
 
 /**
@@ -92,6 +104,10 @@ export function allocate(head: number, drafts: readonly Draft[], now: number): E
     if (d.type === "command-issued") {
       const { causeIndex, ...rest } = d;
       return { ...rest, seq, id, recordedAt: now, cause: causeIndex === null ? null : (ids[causeIndex] ?? null) };
+    }
+    if (d.type === "notification-queued" && "causeIndex" in d) {
+      const { causeIndex, ...rest } = d;
+      return { ...rest, seq, id, recordedAt: now, alertId: ids[causeIndex]! };
     }
     // Spreading a union member keeps its type, but TypeScript cannot follow the correlation through the spread.
     return { ...d, seq, id, recordedAt: now } as Entry;

@@ -36,6 +36,8 @@ export interface LocationState {
   calendar: CalendarState;
   /** Devices registered here, as the registry pushed them, with when each was last heard (domain/location/offline.ts). */
   profiles: Map<string, HeldProfile>;
+  /** The local date the log's last `digest-due` covered (null: none yet): when the next digest is due (domain/location/digest-due.ts). */
+  lastDigestDate: string | null;
 }
 
 export const emptyDirty = (): DirtyKeys => ({ minutes: new Set(), hours: new Set(), devices: new Set() });
@@ -50,6 +52,7 @@ export const initialState = (): LocationState => ({
   dirty: emptyDirty(),
   calendar: emptyCalendar(),
   profiles: new Map(),
+  lastDigestDate: null,
 });
 
 /** Rules logged before `windowMinutes` existed looked back 60 minutes: say so, so they compare equal to today's. */
@@ -92,6 +95,9 @@ export function evolve(state: LocationState, entry: Entry): LocationState {
       break;
     case "alert-cleared":
       state.raised.delete(alertKey(entry.ruleId, entry.deviceId ?? LOCATION_KEY));
+      break;
+    case "digest-due":
+      state.lastDigestDate = entry.digest.date;
       break;
     case "command-issued":
     case "command-delivered":

@@ -43,7 +43,7 @@ export async function webhookHeaders(secret: string, id: string, now: number, bo
 
 /**
  * A notification's `webhook-id`: the location (URI-encoded: header values are
- * ASCII), a dot, and the notification id `{alert id}.{channel id}`. Stable
+ * ASCII), a dot, and the notification id `{alert id}.{channel id}` (or `digest-{date}.{channel id}`). Stable
  * across retries and restarts, unique across locations (alert ids start with
  * `~`, which no location name holds), so a receiver can drop repeats by it.
  */

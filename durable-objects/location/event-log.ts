@@ -1,5 +1,5 @@
 import type { IngestEvent, LogEvent } from "../../protocol";
-import type { Entry } from "../../domain/location/entries";
+import type { DigestDueEntry, Entry } from "../../domain/location/entries";
 import { isoString } from "../../protocol/time";
 import { insertRows, selectIn, type WriteMeter } from "../sql";
 
@@ -154,6 +154,12 @@ export class EventLog {
       .filter((r) => r.seq > after && r.seq <= upTo)
       .map(toEntry)
       .sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The newest `digest-due` entry (null: none yet), by the partial index `events_digest_due` (schema version 7). */
+  lastDigest(): DigestDueEntry | null {
+    const row = this.sql.exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE type = 'digest-due' ORDER BY seq DESC LIMIT 1`).toArray()[0];
+    return row ? (toEntry(row) as DigestDueEntry) : null;
   }
 
   /** Every entry but readings (rules, alerts, commands), in seq order: what the action projections are rebuilt from. */

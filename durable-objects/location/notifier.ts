@@ -1,6 +1,9 @@
 import type { Channel } from "../../protocol/notifications";
 import type { NotificationInput } from "../../domain/location/notifications";
-import { alertPayload, webhookHeaders, webhookId } from "../../domain/notifications/webhook";
+import { webhookHeaders, webhookId } from "../../domain/notifications/webhook";
+import { noticeEvent, noticePayload } from "../../domain/notifications/notice";
+import { nextDigestDue, type DigestTick } from "../../domain/location/digest-due";
+import type { LocationState } from "../../domain/location/state";
 import { ATTEMPT_TIMEOUT_MS, judgeAttempt, type AttemptResult } from "../../domain/notifications/retry";
 import { nextNotificationDue } from "../../domain/location/timing";
 import { notificationConfigStub } from "../notification-config";
@@ -16,12 +19,15 @@ const CONFIG_RETRY_MS = [1_000, 2_000, 5_000, 15_000, 60_000];
 /** What the notifier asks of its object: commit a decision (the one write path), or write a retry's bookkeeping. */
 export interface NotifierHost {
   readonly env: Env;
-  commit(input: NotificationInput): void;
+  commit(input: NotificationInput | DigestTick): void;
   write(run: (meter: WriteMeter) => void): void;
 }
 
 /**
  * Sends a location's notifications, from its alarm. Each run:
+ * 0. when the daily digest is due (domain/location/digest-due.ts), commits
+ *    its `digest-due` entry with one `notification-queued` per channel taking
+ *    "digest" (the channels read once, like for a fan-out);
  * 1. fans the alert changes in the outbox out to the channels that take
  *    them (one `notification-queued` per alert change and channel, committed
  *    with the outbox's removal: each alert change is fanned out once);
@@ -41,6 +47,8 @@ export class Notifier {
   private channels: { version: number; list: Channel[] } | null = null;
   private running = false;
   private configFailures = 0;
+  /** After a failed run, nothing (not even a due digest) runs again before this. */
+  private retryAt = 0;
   /** When the next run is due (null: nothing to do); kept in memory so the commit path asks storage nothing. */
   private due: number | null = null;
 
@@ -56,22 +64,32 @@ export class Notifier {
     this.due = this.due === null ? now : Math.min(this.due, now);
   }
 
-  /** When the alarm should run the notifier; null while it runs (the alarm sets the next one when it is done). */
-  dueAt(): number | null {
-    return this.running ? null : this.due;
+  /**
+   * When the alarm should run the notifier: pending work, or the next daily
+   * digest of `state` (null without `digestAt`); null while it runs (the
+   * alarm sets the next one when it is done).
+   */
+  dueAt(state: LocationState | null, now: number): number | null {
+    if (this.running) return null;
+    const digest = state === null ? null : nextDigestDue(state, now);
+    if (digest === null) return this.due;
+    const at = Math.max(digest, this.retryAt);
+    return this.due === null ? at : Math.min(this.due, at);
   }
 
   async run(open: OpenLocation, location: string, now: number): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
+      await this.digest(open, location);
       await this.fanOut(open, location);
       await this.send(open, location);
       this.due = nextNotificationDue(open.notifications.hasOutbox(), open.notifications.nextDue(), Date.now());
       this.configFailures = 0;
+      this.retryAt = 0;
     } catch (error) {
       // The channel set could not be read (or a commit failed): try again later, with growing delays.
-      this.due = now + CONFIG_RETRY_MS[Math.min(this.configFailures, CONFIG_RETRY_MS.length - 1)]!;
+      this.due = this.retryAt = now + CONFIG_RETRY_MS[Math.min(this.configFailures, CONFIG_RETRY_MS.length - 1)]!;
       this.configFailures++;
       console.warn(JSON.stringify({ msg: "notifications: the run failed; retrying", location, error: String(error) }));
     } finally {
@@ -84,6 +102,14 @@ export class Notifier {
     const answer = await notificationConfigStub(this.host.env).channelsFor(location, this.channels?.version ?? null);
     if (answer.channels !== null || this.channels === null) this.channels = { version: answer.version, list: answer.channels ?? [] };
     return this.channels.list;
+  }
+
+  /** The daily digest, when due: the decider checks again at commit time (the channels were awaited meanwhile). */
+  private async digest(open: OpenLocation, location: string): Promise<void> {
+    const due = nextDigestDue(open.state, Date.now());
+    if (due === null || due > Date.now()) return;
+    const channels = await this.channelList(location);
+    this.host.commit({ type: "digest-tick", channels, quarters: (from, to) => open.calendar.quarters(open.state, from, to) });
   }
 
   private async fanOut(open: OpenLocation, location: string): Promise<void> {
@@ -101,13 +127,13 @@ export class Notifier {
     const channels = new Map((await this.channelList(location)).map((c) => [c.id, c]));
     for (const n of due) {
       const channel = channels.get(n.channelId);
-      const alert = open.alertsAt([seqOf(n.alertId)])[0];
-      if (!channel || !alert || !channel.events.includes(alert.type)) {
-        const error = !channel ? "the channel was removed" : !alert ? "the alert is not in the log" : "the channel no longer takes this event";
+      const notice = open.noticeOf(n.alertId);
+      if (!channel || !notice || !channel.events.includes(noticeEvent(notice))) {
+        const error = !channel ? "the channel was removed" : !notice ? "what it tells of is not in the log" : "the channel no longer takes this event";
         this.finish(open, n.id, n.channelId, { ok: false, attempts: n.attempts, status: null, error });
         continue;
       }
-      const body = JSON.stringify(alertPayload(location, alert));
+      const body = JSON.stringify(noticePayload(location, notice));
       const attempts = n.attempts + 1;
       const result = await attempt(channel.url, await webhookHeaders(channel.secret, webhookId(location, n.id), Date.now(), body), body);
       const verdict = judgeAttempt(result, attempts, n.queuedAt, Date.now(), Math.random());
@@ -126,9 +152,6 @@ export class Notifier {
     this.host.commit({ type: "record-notification", notificationId, channelId, pending: open.notifications.isPending(notificationId), outcome });
   }
 }
-
-/** The seq in a system entry id (`~alert-12` → 12). */
-const seqOf = (id: string): number => Number(id.slice(id.lastIndexOf("-") + 1));
 
 /** One POST: its status (and Retry-After), or the network error. Redirects are not followed (a receiver answers where it was asked). */
 async function attempt(url: string, headers: Awaited<ReturnType<typeof webhookHeaders>>, body: string): Promise<AttemptResult> {

@@ -2,7 +2,7 @@ import type { ActiveAlert, AlertState, EventsPage, IngestEvent, LogEvent, Rule, 
 import { DEFAULT_RULES } from "../../protocol";
 import type { DeviceState } from "../../domain/projections";
 import { decide, type LocationInput } from "../../domain/location/decide";
-import { allocate, type AlertEntry, type Entry, type ReadingEntry } from "../../domain/location/entries";
+import { allocate, type AlertEntry, type DigestDueEntry, type Entry, type ReadingEntry } from "../../domain/location/entries";
 import { evolve, initialState, type LocationState } from "../../domain/location/state";
 import { longestSpan } from "../../domain/rules";
 import { windowStart } from "../../domain/time-buckets";
@@ -89,6 +89,7 @@ export class OpenLocation implements LocationReads {
     this.actions.loadInto(state);
     this.calendar.loadInto(state);
     this.profiles.loadInto(state);
+    state.lastDigestDate = this.log.lastDigest()?.digest.date ?? null;
     this.projections.loadRecent(state, windowStart(now, longestSpan(state.rules)));
     this.checkpointedSeq = this.projections.checkpointSeq();
     const { head, recordedAt } = this.log.head();
@@ -169,6 +170,13 @@ export class OpenLocation implements LocationReads {
       if (e && (e.type === "alert-raised" || e.type === "alert-cleared")) out.push(e);
     }
     return out;
+  }
+
+  /** The entry a notification tells of (its `alertId`): an alert change or a `digest-due`; null when the log holds neither at that id. */
+  noticeOf(id: string): AlertEntry | DigestDueEntry | null {
+    const seq = Number(id.slice(id.lastIndexOf("-") + 1));
+    const e = Number.isSafeInteger(seq) && seq > 0 ? this.log.entries(seq - 1, seq)[0] : undefined;
+    return e && e.id === id && (e.type === "alert-raised" || e.type === "alert-cleared" || e.type === "digest-due") ? e : null;
   }
 
   /** The `alert-raised` entry with this id, if the log holds one. */

@@ -209,5 +209,13 @@ LOCATION_MIGRATIONS.push({
   `,
 });
 
+LOCATION_MIGRATIONS.push({
+  version: 7,
+  description: "daily digest: the log's digest-due entries indexed",
+  // Partial: only digest-due rows (one a day) get an index row, so readings cost no extra row written. The object
+  // reads the last one on load (when the next digest is due) instead of keeping a projection a rebuild must redo.
+  sql: `CREATE INDEX events_digest_due ON events (seq) WHERE type = 'digest-due';`,
+});
+
 /** The notification projections, which a rebuild empties and refills from the log (the outbox is not one). */
 export const NOTIFICATION_TABLES = ["notifications", "acknowledgements"] as const;

@@ -58,7 +58,7 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
         detail: event.rules.length === 0 ? "no rules" : event.rules.map((r) => r.id).join(", "),
       };
     case "notification-queued":
-      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : "alert"} ${event.alertId} to ${event.channelId}` };
+      return { tone: "info", title: "Notification pending", detail: `${event.event === "alert-cleared" ? "clear" : event.event === "digest" ? "digest" : "alert"} ${event.alertId} to ${event.channelId}` };
     case "notification-sent":
       return { tone: "info", title: "Notification sent", detail: `${event.notificationId} (HTTP ${event.status}, ${attemptsOf(event.attempts)})` };
     case "notification-failed":
@@ -69,6 +69,8 @@ export function describeAction(event: ActionEvent, unit: TemperatureUnit): Actio
       return { tone: "info", title: "Devices registered", detail: event.profiles.map(profileLine).join(", ") };
     case "settings-set":
       return { tone: "info", title: "Settings changed", detail: `${event.settings.timeZone}${event.settings.openingHours ? ", opening hours set" : ", always open"}` };
+    case "digest-due":
+      return { tone: "info", title: "Daily digest", detail: event.digest.date };
   }
 }
 

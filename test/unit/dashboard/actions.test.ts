@@ -63,6 +63,20 @@ describe("alerts panel lines", () => {
     expect(describeAction(pushed, "C")).toEqual({ tone: "info", title: "Devices registered", detail: "Lobby (every 60 s), b2 (no interval, disabled), b3 no longer here" });
   });
 
+  it("names a daily digest and its notifications as a digest, not an alert", () => {
+    const figures = { votes: 9, score: 0.5, happy: 3, neutral: 3, sad: 3 };
+    const digest = parse({
+      ...entry(13, "digest"),
+      type: "digest-due",
+      digest: { date: "2026-12-03", ...figures, timeZone: "UTC", worstHour: null, previous: { date: "2026-12-02", ...figures }, change: { score: 0, votes: 0 } },
+    });
+    expect(describeAction(digest, "C")).toEqual({ tone: "info", title: "Daily digest", detail: "2026-12-03" });
+    const queued = parse({ ...entry(14, "notify"), type: "notification-queued", notificationId: "digest-2026-12-03.ops", channelId: "ops", alertId: "~digest-13", event: "digest" });
+    expect(describeAction(queued, "C").detail).toBe("digest ~digest-13 to ops");
+    const alert = parse({ ...entry(15, "notify"), type: "notification-queued", notificationId: "~alert-4.ops", channelId: "ops", alertId: "~alert-4", event: "alert-raised" });
+    expect(describeAction(alert, "C").detail).toBe("alert ~alert-4 to ops");
+  });
+
   it("shows temperatures in the viewer's unit", () => {
     expect(describeAction(hot, "C").detail).toBe("arduino1010: temperature 31.5 °C, above 30.0 °C (1 reading; rule low-score)");
     expect(describeAction(hot, "F").detail).toBe("arduino1010: temperature 88.7 °F, above 86.0 °F (1 reading; rule low-score)");

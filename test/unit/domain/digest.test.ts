@@ -35,10 +35,13 @@ describe("digest timing: the local digestAt, DST-correct", () => {
     expect(nextDigest({ timeZone: "Europe/London" }, "2026-03-28", Z("2026-03-29T12:00:00Z"))).toBeNull();
   });
 
-  it("the first digest: the next digestAt after now, covering the local day before it", () => {
+  it("the first digest: yesterday's, due at today's digestAt (at once when it has passed)", () => {
     const s = london("08:00");
     expect(nextDigest(s, null, Z("2026-03-29T06:00:00Z"))).toEqual({ date: "2026-03-28", at: Z("2026-03-29T07:00:00Z") });
-    expect(nextDigest(s, null, Z("2026-03-29T07:00:00Z"))).toEqual({ date: "2026-03-29", at: Z("2026-03-30T07:00:00Z") });
+    expect(nextDigest(s, null, Z("2026-03-29T07:00:00Z"))).toEqual({ date: "2026-03-28", at: Z("2026-03-29T07:00:00Z") });
+    expect(nextDigest(s, null, Z("2026-03-29T22:59:59Z"))).toEqual({ date: "2026-03-28", at: Z("2026-03-29T07:00:00Z") });
+    // Local midnight (BST) starts the 30th: yesterday is then the 29th, due on the 30th.
+    expect(nextDigest(s, null, Z("2026-03-29T23:00:00Z"))).toEqual({ date: "2026-03-29", at: Z("2026-03-30T07:00:00Z") });
   });
 
   it("after a digest: the day after it, due at the next day's digestAt, so a second alarm the same day finds nothing due", () => {

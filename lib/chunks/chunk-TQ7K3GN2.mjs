@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-JUEN7KB2.mjs";
+} from "./chunk-FY4CTNWS.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-4C3BH3OT.mjs";
+} from "./chunk-TQ7K3GN2.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-JUEN7KB2.mjs";
+} from "./chunk-FY4CTNWS.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-4C3BH3OT.mjs";
-import "./chunk-JUEN7KB2.mjs";
+} from "./chunk-TQ7K3GN2.mjs";
+import "./chunk-FY4CTNWS.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

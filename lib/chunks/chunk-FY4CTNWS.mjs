@@ -229,9 +229,9 @@ import { z as z7 } from "zod";
 // protocol/notification-state.ts
 import { z as z6 } from "zod";
 var notificationState = z6.object({
-  /** `{alert id}.{channel id}`; the `webhook-id` is the location name (URI-encoded), a dot, and this. */
+  /** `{alert id}.{channel id}` (`digest-{date}.{channel id}` for a digest); the `webhook-id` is the location name (URI-encoded), a dot, and this. */
   id: z6.string(),
-  /** The alert entry it tells of. */
+  /** The entry it tells of: an alert change, or a `digest-due`. */
   alertId: systemEventId,
   channelId: z6.string(),
   event: z6.enum(["alert-raised", "alert-cleared", "digest"]),
@@ -507,7 +507,7 @@ var commandDeliveredEvent = z11.object({
   commandId: systemEventId
 });
 var notified = {
-  /** `{alert id}.{channel id}`. */
+  /** `{alert id}.{channel id}`, or `digest-{date}.{channel id}`. */
   notificationId: z11.string(),
   channelId: z11.string()
 };
@@ -515,7 +515,7 @@ var notificationQueuedEvent = z11.object({
   ...logEntry,
   type: z11.literal("notification-queued"),
   ...notified,
-  /** Id of the alert entry it tells of. */
+  /** Id of the entry it tells of: an alert change, or a `digest-due` (event "digest"). */
   alertId: systemEventId,
   event: z11.enum(["alert-raised", "alert-cleared", "digest"])
 });
@@ -541,6 +541,19 @@ var alertAcknowledgedEvent = z11.object({
   alertId: systemEventId,
   comment: z11.string().nullable()
 });
+var dayFigures = { date: z11.string(), votes: z11.number(), score: z11.number().nullable(), happy: z11.number(), neutral: z11.number(), sad: z11.number() };
+var digestDueEvent = z11.object({
+  ...logEntry,
+  type: z11.literal("digest-due"),
+  digest: z11.object({
+    ...dayFigures,
+    timeZone: z11.string(),
+    worstHour: z11.object({ local: z11.string(), votes: z11.number(), score: z11.number() }).nullable(),
+    previous: z11.object(dayFigures),
+    change: z11.object({ score: z11.number().nullable(), votes: z11.number() })
+  }),
+  displayName: z11.string().optional()
+});
 var settingsSetEvent = z11.object({
   ...logEntry,
   type: z11.literal("settings-set"),
@@ -563,7 +576,8 @@ var logEvent = z11.discriminatedUnion("type", [
   notificationFailedEvent,
   alertAcknowledgedEvent,
   settingsSetEvent,
-  deviceProfilesSetEvent
+  deviceProfilesSetEvent,
+  digestDueEvent
 ]);
 var eventsPage = z11.object({
   events: z11.array(logEvent),
