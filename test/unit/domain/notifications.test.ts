@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { independentSignature } from "../../support/standard-webhooks";
 import { describe, expect, it } from "vitest";
 import { decide, type LocationInput } from "../../../domain/location/decide";
 import { allocate, type AlertEntry } from "../../../domain/location/entries";
@@ -10,11 +11,6 @@ import { RETRY_BASE_MS, RETRY_CAP_MS, RETRY_FOR_MS, backoffMs, judgeAttempt, ret
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 const secret = `whsec_${randomBytes(32).toString("base64")}`;
 
-/** Standard Webhooks verification written from the spec with node:crypto, not with the code under test. */
-function independentSignature(whsec: string, id: string, timestamp: string, body: string): string {
-  const key = Buffer.from(whsec.slice("whsec_".length), "base64");
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
-}
 
 const alert = (over: Partial<AlertEntry> = {}): AlertEntry => ({
   seq: 4,
