@@ -11,7 +11,7 @@ export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as con
 export type Weekday = (typeof WEEKDAYS)[number];
 
 /** Opening hours and the digest time are on quarter hours: the calendar's resolution (see domain/calendar/zone.ts). */
-const clock = (name: string, allow24: boolean) =>
+export const clock = (name: string, allow24: boolean) =>
   z
     .string({ error: `${name} must be a string "HH:MM"` })
     .regex(/^\d{2}:\d{2}$/, { error: `${name} must be "HH:MM" (24-hour clock)`, abort: true })

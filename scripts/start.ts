@@ -3,10 +3,11 @@
  *
  *   dashboard build, beside the worker (wrangler dev, state in .wrangler/state)
  *   → embedded MQTT broker (unless MQTT_URL points elsewhere) → bridge
- *   → on a new state, 14 days of the simulated devices' history (ingest)
+ *   → on a new state, 14 days of the simulated devices' history (ingest),
+ *     then each site's daily digest at DIGEST_AT (07:00) local
  *   → simulated devices
  *   → a local webhook receiver, registered as the notification channel
- *     `local-receiver` for MTC's alerts when no other channel is set
+ *     `local-receiver` for MTC's alerts and digest when no other channel is set
  *
  * Ctrl-C (SIGINT/SIGTERM) stops every part, the bridge flushing its outbox
  * first, the webhook receiver after the worker (which may be sending to it). Logs go to .state/logs/<part>.log; the bridge's outbox to
@@ -18,6 +19,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { z } from "zod";
+import { clock } from "../protocol/settings";
 import { backfill, needsBackfill, parseBackfillOptions } from "../simulator/backfill";
 import { putSiteSettings } from "../simulator/site-settings";
 import { ensureDevVars } from "./lib/dev-vars";
@@ -44,6 +46,8 @@ const settings = z.object({
   BRIDGE_HTTP_PORT: port("BRIDGE_HTTP_PORT", 9464),
   /** The local webhook receiver's port (notifications land there). */
   RECEIVER_PORT: port("RECEIVER_PORT", 8790),
+  /** Local time of the simulated sites' daily digest, set once their history is back-filled. */
+  DIGEST_AT: clock("DIGEST_AT", false).default("07:00"),
   /** Days of history posted on a new state (0: none). */
   BACKFILL_DAYS: z
     .string()
@@ -218,6 +222,10 @@ if (config.SIMULATE === "true" && config.BACKFILL_DAYS > 0) {
     const result = await backfill(options).catch((e: Error) => failRunning(`the back-fill failed: ${e.message}`));
     writeFileSync(marker, JSON.stringify({ days: options.days, at: new Date().toISOString(), ...result }) + "\n");
     say(`Back-filled ${result.events} events (${result.accepted} new) in ${(result.ms / 1000).toFixed(1)} s.`);
+    // The digest time only now: a digest already due (DIGEST_AT passed today) is yesterday's, read from this
+    // history, and goes to the channels in force when it is due: the local receiver's must be registered first.
+    await registered;
+    await putSiteSettings(workerUrl, secrets.ADMIN_TOKEN, options.locations, config.DIGEST_AT).catch((e: Error) => failRunning(`setting the sites' digest time failed: ${e.message}`));
   }
 }
 
@@ -244,8 +252,9 @@ say(`
 
 /**
  * Registers the local receiver as the notification channel for MTC's alerts
- * (the location `npm run press` uses; the other simulated sites are moodier
- * and would fill the console), unless somebody set channels of their own.
+ * and daily digest (the location `npm run press` uses; the other simulated
+ * sites are moodier and would fill the console), unless somebody set
+ * channels of their own.
  */
 async function registerLocalReceiver(r: WebhookReceiver): Promise<string> {
   const auth = { authorization: `Bearer ${secrets.ADMIN_TOKEN}` };
@@ -253,8 +262,8 @@ async function registerLocalReceiver(r: WebhookReceiver): Promise<string> {
   if (!current.ok) throw new Error(`GET /api/v1/notifications answered ${current.status}`);
   const { channels } = (await current.json()) as { channels: { id: string }[] };
   if (channels.some((c) => c.id !== LOCAL_CHANNEL)) return "not registered: channels of your own are set";
-  const body = { channels: [{ id: LOCAL_CHANNEL, type: "webhook", url: r.url, secret: r.secret, events: ["alert-raised", "alert-cleared"], locations: ["MTC"] }] };
+  const body = { channels: [{ id: LOCAL_CHANNEL, type: "webhook", url: r.url, secret: r.secret, events: ["alert-raised", "alert-cleared", "digest"], locations: ["MTC"] }] };
   const put = await fetch(`${workerUrl}/api/v1/notifications`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
   if (!put.ok) throw new Error(`PUT /api/v1/notifications answered ${put.status}: ${await put.text()}`);
-  return `channel ${LOCAL_CHANNEL}: MTC's alerts, printed here`;
+  return `channel ${LOCAL_CHANNEL}: MTC's alerts and daily digest, printed here`;
 }

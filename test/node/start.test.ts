@@ -79,6 +79,8 @@ describe("npm start on a new state", () => {
             MQTT_PORT: String(mqttPort),
             BRIDGE_HTTP_PORT: String(bridgePort),
             RECEIVER_PORT: String(receiverPort),
+            // Past already today in every zone: MTC's digest of yesterday is due as soon as the history is in.
+            DIGEST_AT: "00:00",
             STATE_DIR: join(dir, "state"),
             WORKER_STATE_DIR: join(dir, "worker"),
           },
@@ -126,6 +128,14 @@ describe("npm start on a new state", () => {
     }
     expect(JSON.parse(readFileSync(join(dir, "state", "backfill.json"), "utf8"))).toMatchObject({ days: 14 });
 
+    // MTC's daily digest of yesterday (Europe/London) reaches the local receiver once, signed, read from that history.
+    const londonDate = (ms: number) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/London", year: "numeric", month: "2-digit", day: "2-digit" }).format(ms);
+    const digests = () => [...output.matchAll(/webhook MTC\.digest-(\d{4}-\d{2}-\d{2})\.local-receiver {2}signature verified {2}(.*)/g)];
+    await expect.poll(() => digests().length, { timeout: 30_000 }).toBe(1);
+    const [, digestDate, digestText] = digests()[0]!;
+    expect([londonDate(startedAt - 86_400_000), londonDate(Date.now() - 86_400_000)]).toContain(digestDate);
+    expect(digestText, output).toMatch(/^:bar_chart: \*MTC\* · \d{4}-\d{2}-\d{2}: (\d\.\d\d|no score) over \d+ votes? \(happy \d+, neutral \d+, sad \d+\)/);
+
     // What a person sees: next to each location's name on the overview (its card, row or list item, whatever the
     // layout), a score with two decimals rather than "—". Temperatures and humidities show one decimal.
     const browser = await parts.start(launchBrowser(), (b) => b.close());
@@ -145,7 +155,7 @@ describe("npm start on a new state", () => {
     expect(seen.errors).toEqual([]);
 
     // A new user presses "sad" three times at MTC and sees one signed notification arrive in npm start's console.
-    expect(output).toContain(`Webhooks       http://127.0.0.1:${receiverPort}/webhook  (channel local-receiver: MTC's alerts, printed here)`);
+    expect(output).toContain(`Webhooks       http://127.0.0.1:${receiverPort}/webhook  (channel local-receiver: MTC's alerts and daily digest, printed here)`);
     const press = spawnSync(join(ROOT, "node_modules/.bin/tsx"), ["simulator/press.ts", "sad", "--device", "door-mtc-1", "--mqtt-url", `mqtt://127.0.0.1:${mqttPort}`, "--api-url", url], {
       cwd: ROOT,
       encoding: "utf8",

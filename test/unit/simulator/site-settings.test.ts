@@ -24,4 +24,10 @@ describe("siteSettings", () => {
     expect(Object.keys(siteSettings(SITES.MTC!).openingHours!)).toEqual(["mon", "tue", "wed", "thu", "fri"]);
     for (const site of Object.values(SITES)) expect(settingsBody.safeParse(siteSettings(site)).success).toBe(true);
   });
+
+  it("the digest time when given (npm start sets it once the history is in), none otherwise", () => {
+    expect(siteSettings(SITES.MTC!, "07:00")).toMatchObject({ timeZone: "Europe/London", digestAt: "07:00" });
+    expect(siteSettings(SITES.MTC!)).not.toHaveProperty("digestAt");
+    expect(settingsBody.safeParse(siteSettings(SITES.MTC!, "07:00")).success).toBe(true);
+  });
 });
