@@ -12,8 +12,8 @@ process.emitWarning = ((warning, ...rest) => {
   if (String(warning).includes("SQLite is an experimental feature")) return;
   return emitWarning.call(process, warning, ...rest);
 });
-var { ConfigError, helpText, readCli } = await import("./chunks/config-D27GGHEV.mjs");
-var { startBridge } = await import("./chunks/bridge-BH3TCU5H.mjs");
+var { ConfigError, helpText, readCli } = await import("./chunks/config-Y463XMB5.mjs");
+var { startBridge } = await import("./chunks/bridge-OW4A2AVU.mjs");
 var cli;
 try {
   cli = readCli(process.argv.slice(2), process.env);

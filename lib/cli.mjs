@@ -32,7 +32,7 @@ import {
   shareResponse,
   statsResponse,
   systemEventId
-} from "./chunks/chunk-FY4CTNWS.mjs";
+} from "./chunks/chunk-KMT4ON32.mjs";
 
 // cli/main.ts
 import { parseArgs } from "node:util";

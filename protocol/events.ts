@@ -120,6 +120,21 @@ export const alertAcknowledgedEvent = z.object({
 
 /** A local day's figures in a digest (domain/location/digest.ts). Plain numbers: the dashboard's first chunk holds these schemas. */
 const dayFigures = { date: z.string(), votes: z.number(), score: z.number().nullable(), happy: z.number(), neutral: z.number(), sad: z.number() };
+export const digestFigures = z.object(dayFigures);
+export type DigestFigures = z.infer<typeof digestFigures>;
+
+/** What a daily digest says of one local date (computed by domain/location/digest.ts). */
+export const dailyDigest = z.object({
+  ...dayFigures,
+  timeZone: z.string(),
+  /** The lowest-scoring local hour with enough votes; null when none has. */
+  worstHour: z.object({ local: z.string(), votes: z.number(), score: z.number() }).nullable(),
+  /** The day before, for the change. */
+  previous: digestFigures,
+  /** Against the day before: score difference (null when either day has no votes) and votes difference. */
+  change: z.object({ score: z.number().nullable(), votes: z.number() }),
+});
+export type Digest = z.infer<typeof dailyDigest>;
 
 /**
  * A daily digest fell due (`occurredAt`: its due instant): what it says of the
@@ -130,13 +145,7 @@ const dayFigures = { date: z.string(), votes: z.number(), score: z.number().null
 export const digestDueEvent = z.object({
   ...logEntry,
   type: z.literal("digest-due"),
-  digest: z.object({
-    ...dayFigures,
-    timeZone: z.string(),
-    worstHour: z.object({ local: z.string(), votes: z.number(), score: z.number() }).nullable(),
-    previous: z.object(dayFigures),
-    change: z.object({ score: z.number().nullable(), votes: z.number() }),
-  }),
+  digest: dailyDigest,
   displayName: z.string().optional(),
 });
 

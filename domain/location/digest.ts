@@ -2,6 +2,8 @@ import type { DailyRow } from "../../protocol/calendar";
 import { clockMinutes, type LocationSettings } from "../../protocol/settings";
 import type { WebhookPayload } from "../../protocol/notifications";
 import { isoString } from "../../protocol/time";
+// The digest's shape is its log entry's (protocol/events.ts: dailyDigest), one definition for both.
+import type { Digest, DigestFigures } from "../../protocol/events";
 import { dailyRows, dailySpan, localDay, localHours } from "../calendar/series";
 import type { QuarterBucket } from "../calendar/quarters";
 import { DAY_MS, QUARTER_MS, dateOfDay, dayNumber, dayStartUtc, toLocal } from "../calendar/zone";
@@ -25,24 +27,6 @@ import { DAY_MS, QUARTER_MS, dateOfDay, dayNumber, dayStartUtc, toLocal } from "
 /** Votes an hour needs to be named the worst. */
 export const WORST_HOUR_MIN_VOTES = 5;
 
-export interface DigestFigures {
-  date: string;
-  votes: number;
-  score: number | null;
-  happy: number;
-  neutral: number;
-  sad: number;
-}
-
-export interface Digest extends DigestFigures {
-  timeZone: string;
-  /** The lowest-scoring local hour with enough votes; null when none has. */
-  worstHour: { local: string; votes: number; score: number } | null;
-  /** The day before, for the change. */
-  previous: DigestFigures;
-  /** Against the day before: score difference (null when either day has no votes) and votes difference. */
-  change: { score: number | null; votes: number };
-}
 
 const figures = (row: DigestFigures): DigestFigures => ({ date: row.date, votes: row.votes, score: row.score, happy: row.happy, neutral: row.neutral, sad: row.sad });
 

@@ -3,7 +3,7 @@ import type { Readings } from "../../protocol/readings";
 import type { LocationSettings } from "../../protocol/settings";
 import type { DeviceProfileUpdate } from "../../protocol/device-profiles";
 import type { Judgement } from "../rules";
-import type { Digest } from "./digest";
+import type { Digest } from "../../protocol/events";
 
 /**
  * A location's log entries as the decider sees them: typed data with epoch-ms

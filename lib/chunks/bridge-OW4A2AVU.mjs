@@ -10,7 +10,7 @@ import {
   parseConfig,
   redactUrl,
   redacted
-} from "./chunk-TQ7K3GN2.mjs";
+} from "./chunk-AVGTN4C3.mjs";
 import {
   COMMAND_HUB_LIMITS,
   LOCATION_PROPERTY,
@@ -27,7 +27,7 @@ import {
   hubFrame,
   ingestResponse,
   parseTelemetryTopic
-} from "./chunk-FY4CTNWS.mjs";
+} from "./chunk-KMT4ON32.mjs";
 
 // bridge/bridge.ts
 import { join as join2 } from "node:path";

@@ -9,8 +9,8 @@ import {
   parseConfig,
   readCli,
   redacted
-} from "./chunk-TQ7K3GN2.mjs";
-import "./chunk-FY4CTNWS.mjs";
+} from "./chunk-AVGTN4C3.mjs";
+import "./chunk-KMT4ON32.mjs";
 export {
   OptionsError as ConfigError,
   OPTIONS,

@@ -4,7 +4,7 @@ import {
   TELEMETRY_TOPIC_FILTER,
   formatIssues,
   locationName
-} from "./chunk-FY4CTNWS.mjs";
+} from "./chunk-KMT4ON32.mjs";
 
 // bridge/config.ts
 import { hostname } from "node:os";

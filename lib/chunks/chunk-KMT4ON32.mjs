@@ -542,16 +542,21 @@ var alertAcknowledgedEvent = z11.object({
   comment: z11.string().nullable()
 });
 var dayFigures = { date: z11.string(), votes: z11.number(), score: z11.number().nullable(), happy: z11.number(), neutral: z11.number(), sad: z11.number() };
+var digestFigures = z11.object(dayFigures);
+var dailyDigest = z11.object({
+  ...dayFigures,
+  timeZone: z11.string(),
+  /** The lowest-scoring local hour with enough votes; null when none has. */
+  worstHour: z11.object({ local: z11.string(), votes: z11.number(), score: z11.number() }).nullable(),
+  /** The day before, for the change. */
+  previous: digestFigures,
+  /** Against the day before: score difference (null when either day has no votes) and votes difference. */
+  change: z11.object({ score: z11.number().nullable(), votes: z11.number() })
+});
 var digestDueEvent = z11.object({
   ...logEntry,
   type: z11.literal("digest-due"),
-  digest: z11.object({
-    ...dayFigures,
-    timeZone: z11.string(),
-    worstHour: z11.object({ local: z11.string(), votes: z11.number(), score: z11.number() }).nullable(),
-    previous: z11.object(dayFigures),
-    change: z11.object({ score: z11.number().nullable(), votes: z11.number() })
-  }),
+  digest: dailyDigest,
   displayName: z11.string().optional()
 });
 var settingsSetEvent = z11.object({
