@@ -49,6 +49,9 @@ describe("npm start refuses a bad setup before starting anything", () => {
     [{ MQTT_URL: "not a url" }, "MQTT_URL must be a URL like mqtt://host:1883"],
     [{ BACKFILL_DAYS: "two weeks" }, "BACKFILL_DAYS must be a whole number of days"],
     [{ BACKFILL_DAYS: "91" }, "BACKFILL_DAYS must be 0–90"],
+    [{ DIGEST_AT: "7am" }, 'DIGEST_AT must be "HH:MM" (24-hour clock)'],
+    [{ DIGEST_AT: "25:00" }, "DIGEST_AT must be a time from 00:00 to 23:59"],
+    [{ DIGEST_AT: "07:10" }, "DIGEST_AT must be on a quarter hour (:00, :15, :30 or :45)"],
   ])("rejects %o with a message naming it", (env, message) => {
     const run = start(env);
     expect(run.status).toBe(2);
